@@ -1,0 +1,121 @@
+"""The NAS-Bench-201 network: stem, 3 stages of N cells joined by residual reduction blocks, head.
+
+`bn_affine=True, bn_track_stats=True` (default) is the trained benchmark network, whose parameter
+counts are the benchmark's `params_*`. `bn_affine=False, bn_track_stats=False` is the convention
+of the zero-cost reference code: cell BNs without affine parameters or running statistics.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from proxynas.spaces.nb201 import EDGES, NUM_NODES, OPS, Arch
+
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
+INPUT_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet16": 16}
+
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, affine: bool, track: bool):
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=kernel // 2, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine, track_running_stats=track),
+        )
+
+
+class Zero(nn.Module):
+    """The `none` op: multiplies by zero (keeps shape, device and dtype; gradients flow as zeros)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mul(0.0)
+
+
+def make_op(name: str, channels: int, affine: bool, track: bool) -> nn.Module:
+    if name == "none":
+        return Zero()
+    if name == "skip_connect":
+        return nn.Identity()
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(channels, channels, 1, 1, affine, track)
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(channels, channels, 3, 1, affine, track)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    raise ValueError(f"unknown NB201 op {name!r}")
+
+
+class Cell(nn.Module):
+    """One NB201 cell: node j = sum over edges (i -> j) of op(node i); the output is node 3."""
+
+    def __init__(self, arch: Arch, channels: int, affine: bool, track: bool):
+        super().__init__()
+        self.edges = nn.ModuleList(make_op(OPS[op], channels, affine, track) for op in arch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes = [x]
+        for target in range(1, NUM_NODES):
+            nodes.append(sum(op(nodes[src]) for (src, dst), op in zip(EDGES, self.edges) if dst == target))
+        return nodes[-1]
+
+
+class ResidualReduction(nn.Module):
+    """NB201's stride-2 residual block between stages (its BNs are always affine)."""
+
+    def __init__(self, c_in: int, c_out: int, track: bool):
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, True, track)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, True, track)
+        self.downsample = nn.Sequential(
+            nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+            nn.Conv2d(c_in, c_out, 1, stride=1, padding=0, bias=False),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.downsample(x) + self.conv_b(self.conv_a(x))
+
+
+class NB201Network(nn.Module):
+    def __init__(self, arch: Arch, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5,
+                 bn_affine: bool = True, bn_track_stats: bool = True):
+        super().__init__()
+        self.arch = arch
+        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+        layers: list[nn.Module] = []
+        c = channels
+        for stage in range(3):
+            if stage > 0:
+                layers.append(ResidualReduction(c, 2 * c, bn_track_stats))
+                c *= 2
+            layers.extend(Cell(arch, c, bn_affine, bn_track_stats) for _ in range(cells_per_stage))
+        self.cells = nn.Sequential(*layers)
+        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.lastact(self.cells(self.stem(x)))
+        return self.classifier(self.global_pooling(features).flatten(1))
+
+
+def build_network(arch: Arch, dataset: str = "cifar10", bn_affine: bool = True,
+                  bn_track_stats: bool = True, channels: int = 16, cells_per_stage: int = 5) -> NB201Network:
+    """The NB201 network for `arch` with the classifier head of `dataset` (10 / 100 / 120 classes)."""
+    return NB201Network(arch, NUM_CLASSES[dataset], channels, cells_per_stage, bn_affine, bn_track_stats)
+
+
+def count_parameters(arch: Arch, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5,
+                     bn_affine: bool = True) -> int:
+    """Parameters of `NB201Network`, counted without building it (fast enough for the whole space)."""
+    bn = 2 if bn_affine else 0
+    per_channel_sq = {"nor_conv_1x1": 1, "nor_conv_3x3": 9}
+    total = 3 * 9 * channels + 2 * channels  # stem conv + affine BN
+    c = channels
+    for stage in range(3):
+        if stage > 0:
+            total += 9 * c * 2 * c + 2 * 2 * c + 9 * (2 * c) ** 2 + 2 * 2 * c + c * 2 * c
+            c *= 2
+        cell = sum(per_channel_sq[OPS[op]] * c * c + bn * c for op in arch if OPS[op] in per_channel_sq)
+        total += cells_per_stage * cell
+    return total + 2 * c + c * num_classes + num_classes  # last BN + classifier
