@@ -76,5 +76,5 @@ def import_suite_zero(store_path: Path, json_path: Path, index: nb201.IndexMap, 
             for proxy, arrays in proxies.items():
                 for field, values in arrays.items():
                     group[f"{dataset}/{proxy}/{field}"] = values
-    return {ds: int(np.any([np.isfinite(a["score"]) for a in p.values()], axis=0).sum()) if p else 0
+    return {ds: int(np.any([~np.isnan(a["score"]) for a in p.values()], axis=0).sum()) if p else 0
             for ds, p in scores.items()}

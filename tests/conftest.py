@@ -1,0 +1,39 @@
+"""Shared fixtures: the real benchmark data (required, never skipped) and an isolated cache folder."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from proxynas import paths
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = paths.data_dir()
+    if path is None or not (path / "nb201" / "nb201_merged.csv").is_file():
+        pytest.fail("benchmark data not found: set PROXYNAS_DATA or put shared/data beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory) -> Path:
+    """Every test writes built files under a temporary cache, never the developer's cache/."""
+    path = tmp_path_factory.mktemp("cache")
+    os.environ["PROXYNAS_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bench(data_dir, isolated_cache):
+    from proxynas.bench.store import open_bench
+
+    return open_bench()
+
+
+@pytest.fixture(scope="session")
+def table_archs(bench):
+    """All cells in official index order, as `Arch` values."""
+    from proxynas.spaces.nb201 import Arch
+
+    return [Arch(row) for row in bench.ops]

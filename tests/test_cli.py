@@ -1,0 +1,79 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from proxynas.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(cli, list(args), input=input)
+
+
+def test_help_lists_commands_with_descriptions():
+    result = run("--help")
+    assert result.exit_code == 0
+    for command in ("data", "query"):
+        assert any(line.strip().startswith(command + " ") for line in result.output.splitlines())
+    assert "import-zc" in run("data", "--help").output
+
+
+def test_query_reports_best_cifar10_cell(bench):
+    result = run("query", BEST, "--dataset", "cifar10", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    record = payload["results"][0]
+    assert record["index"] == 6111 and round(record["metrics"]["test_acc"], 2) == 94.37
+    assert payload["cost"]["trainings"] == 1
+
+
+def test_query_reads_indices_and_tuples_from_stdin(bench):
+    result = run("query", "-", "--dataset", "cifar100", input="9930\n(2, 2, 0, 2, 2, 3)\n\n")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:2] == ["index", "test_acc"]
+    assert lines[1].split()[:2] == ["9930", "73.51"] and lines[2].split()[0] == "6111"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["query", "garbage"], "cannot read 'garbage'"),
+    (["query", "15625"], "out of range"),
+    (["query", "|none~0|+|none~0|none~1|+|none~0|none~1|bad~2|"], "unknown operation 'bad'"),
+    (["query", "1", "--dataset", "mnist"], "--dataset"),
+    (["query"], "no architectures"),
+    (["data", "import-zc", "/nonexistent.json"], "cannot read Suite-Zero file"),
+])
+def test_errors_are_one_line_with_exit_code_2(bench, args, message):
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stdout == "" and len(result.stderr.splitlines()) == 1
+    assert result.stderr.startswith("proxynas: error:") and message in result.stderr
+
+
+def test_data_build_info_and_import(bench, data_dir):
+    assert "store exists" in run("data", "build").stdout
+    rebuilt = run("data", "build", "--force", "--source", str(data_dir), "--json")
+    assert rebuilt.exit_code == 0 and json.loads(rebuilt.stdout)["path"] == str(bench.path)
+    zc = data_dir / "nb201" / "sources" / "suite_zero" / "zc_nasbench201_725.json"
+    imported = run("data", "import-zc", str(zc), "--json")
+    assert json.loads(imported.stdout)["archs"] == {"cifar10": 725, "cifar100": 725, "imagenet16": 724}
+    info = json.loads(run("data", "info", "--json").stdout)
+    assert info["archs"] == 15625 and info["classes"] == {"nb201": 6466, "function": 4930}
+    assert info["datasets"]["imagenet16"]["best_index"] == 857
+    assert info["precomputed"]["suite_zero"]["cifar10"]["archs"] == 725
+    text = run("data", "info").stdout
+    assert "cifar100    15625    9930" in text and "precomputed 'suite_zero'" in text
+
+
+@pytest.mark.parametrize("entry", [[str(Path(sys.executable).parent / "proxynas")], [sys.executable, str(ROOT / "cli.py")]])
+def test_installed_script_and_shim_behave_alike(bench, entry):
+    ok = subprocess.run([*entry, "query", BEST, "--json"], capture_output=True, text=True)
+    assert ok.returncode == 0 and round(json.loads(ok.stdout)["results"][0]["metrics"]["test_acc"], 2) == 94.37
+    bad = subprocess.run([*entry, "query", "garbage"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.strip().splitlines()) == 1
