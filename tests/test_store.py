@@ -35,8 +35,11 @@ def test_query_counts_full_trainings_and_their_simulated_time(bench):
     fresh.query(fresh.index.arch_at(0), "cifar10")
     expected = first["train_time_total_s"] + fresh.column("cifar10", "train_time_total_s")[0]
     assert fresh.cost.trainings == 2 and fresh.cost.train_seconds == pytest.approx(expected)
+    assert fresh.query(6111, "cifar10") == fresh.query(str(arch), "cifar10") == first
+    assert fresh.query("(2, 2, 0, 2, 2, 3)", "cifar10") == first
+    assert fresh.cost.trainings == 5
     fresh.column("cifar10", "test_acc")  # bulk analysis reads are not trainings
-    assert fresh.cost.trainings == 2
+    assert fresh.cost.trainings == 5
     with pytest.raises(ProxynasError, match="unknown dataset"):
         fresh.query(arch, "mnist")
 

@@ -149,9 +149,17 @@ class NB201Bench:
         with h5py.File(self.path, "r", locking=False) as h5:
             return h5[f"{dataset_name(dataset)}/{metric}"].attrs["source_column"]
 
-    def query(self, arch: nb201.Arch, dataset: str) -> dict[str, float]:
+    def arch(self, key: nb201.Arch | str | int) -> nb201.Arch:
+        """The cell named by an `Arch`, an official index, an arch string or a NASLib tuple."""
+        if isinstance(key, nb201.Arch):
+            return key
+        if isinstance(key, (int, np.integer)):
+            return self.index.arch_at(int(key))
+        return self.index.resolve(key)
+
+    def query(self, key: nb201.Arch | str | int, dataset: str) -> dict[str, float]:
         """All metrics of one cell, counted as one full training (adds its simulated training time)."""
-        index = self.index.index_of(arch)
+        index = self.index.index_of(self.arch(key))
         record = {m: float(self.column(dataset, m)[index]) for m in self.metric_names}
         self.cost.trainings += 1
         self.cost.train_seconds += record["train_time_total_s"]
