@@ -222,6 +222,18 @@ def canonical_function(arch: Arch) -> str:
     return repr(nodes[NUM_NODES - 1]) if nodes[NUM_NODES - 1] else "zero"
 
 
+def live_edges(arch: Arch) -> tuple[bool, ...]:
+    """Per edge: does it carry a non-zero signal that reaches the output? (Others can be skipped.)"""
+    nonzero = {0: True}
+    for target in range(1, NUM_NODES):
+        nonzero[target] = any(dst == target and OPS[op] != "none" and nonzero[src]
+                              for (src, dst), op in zip(EDGES, arch))
+    reaches = {NUM_NODES - 1: True}
+    for node in range(NUM_NODES - 2, -1, -1):
+        reaches[node] = any(src == node and OPS[op] != "none" and reaches[dst] for (src, dst), op in zip(EDGES, arch))
+    return tuple(OPS[op] != "none" and nonzero[src] and reaches[dst] for (src, dst), op in zip(EDGES, arch))
+
+
 CANONICAL_FORMS = {"nb201": canonical_nb201, "function": canonical_function}
 
 

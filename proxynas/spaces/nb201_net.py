@@ -10,10 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from proxynas.spaces.nb201 import EDGES, NUM_NODES, OPS, Arch
-
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
-INPUT_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet16": 16}
+from proxynas.data import IMAGE_SIZE as INPUT_SIZE
+from proxynas.data import NUM_CLASSES
+from proxynas.spaces.nb201 import EDGES, NUM_NODES, OPS, Arch, live_edges
 
 
 class ReLUConvBN(nn.Sequential):
@@ -47,16 +46,25 @@ def make_op(name: str, channels: int, affine: bool, track: bool) -> nn.Module:
 
 
 class Cell(nn.Module):
-    """One NB201 cell: node j = sum over edges (i -> j) of op(node i); the output is node 3."""
+    """One NB201 cell: node j = sum over edges (i -> j) of op(node i); the output is node 3.
 
-    def __init__(self, arch: Arch, channels: int, affine: bool, track: bool):
+    `none` edges add exact zeros, so they are never run. With `skip_dead_edges`, edges fed only by
+    zeros or not reaching the output are not run either: the output and every gradient are the same,
+    but forward hooks on their modules (as NASWOT uses) no longer fire.
+    """
+
+    def __init__(self, arch: Arch, channels: int, affine: bool, track: bool, skip_dead_edges: bool = False):
         super().__init__()
         self.edges = nn.ModuleList(make_op(OPS[op], channels, affine, track) for op in arch)
+        run = live_edges(arch) if skip_dead_edges else [OPS[op] != "none" for op in arch]
+        self._inputs = [[(src, i) for i, ((src, dst), on) in enumerate(zip(EDGES, run)) if dst == t and on]
+                        for t in range(1, NUM_NODES)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         nodes = [x]
-        for target in range(1, NUM_NODES):
-            nodes.append(sum(op(nodes[src]) for (src, dst), op in zip(EDGES, self.edges) if dst == target))
+        for inputs in self._inputs:
+            terms = [self.edges[i](nodes[src]) for src, i in inputs]
+            nodes.append(sum(terms[1:], terms[0]) if terms else torch.zeros_like(x))
         return nodes[-1]
 
 
@@ -78,7 +86,7 @@ class ResidualReduction(nn.Module):
 
 class NB201Network(nn.Module):
     def __init__(self, arch: Arch, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5,
-                 bn_affine: bool = True, bn_track_stats: bool = True):
+                 bn_affine: bool = True, bn_track_stats: bool = True, skip_dead_edges: bool = False):
         super().__init__()
         self.arch = arch
         self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
@@ -88,7 +96,7 @@ class NB201Network(nn.Module):
             if stage > 0:
                 layers.append(ResidualReduction(c, 2 * c, bn_track_stats))
                 c *= 2
-            layers.extend(Cell(arch, c, bn_affine, bn_track_stats) for _ in range(cells_per_stage))
+            layers.extend(Cell(arch, c, bn_affine, bn_track_stats, skip_dead_edges) for _ in range(cells_per_stage))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -99,23 +107,41 @@ class NB201Network(nn.Module):
         return self.classifier(self.global_pooling(features).flatten(1))
 
 
-def build_network(arch: Arch, dataset: str = "cifar10", bn_affine: bool = True,
-                  bn_track_stats: bool = True, channels: int = 16, cells_per_stage: int = 5) -> NB201Network:
+def build_network(arch: Arch, dataset: str = "cifar10", bn_affine: bool = True, bn_track_stats: bool = True,
+                  channels: int = 16, cells_per_stage: int = 5, skip_dead_edges: bool = False) -> NB201Network:
     """The NB201 network for `arch` with the classifier head of `dataset` (10 / 100 / 120 classes)."""
-    return NB201Network(arch, NUM_CLASSES[dataset], channels, cells_per_stage, bn_affine, bn_track_stats)
+    return NB201Network(arch, NUM_CLASSES[dataset], channels, cells_per_stage, bn_affine, bn_track_stats,
+                        skip_dead_edges)
+
+
+_KERNEL_AREA = {"nor_conv_1x1": 1, "nor_conv_3x3": 9}
 
 
 def count_parameters(arch: Arch, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5,
                      bn_affine: bool = True) -> int:
     """Parameters of `NB201Network`, counted without building it (fast enough for the whole space)."""
     bn = 2 if bn_affine else 0
-    per_channel_sq = {"nor_conv_1x1": 1, "nor_conv_3x3": 9}
     total = 3 * 9 * channels + 2 * channels  # stem conv + affine BN
     c = channels
     for stage in range(3):
         if stage > 0:
             total += 9 * c * 2 * c + 2 * 2 * c + 9 * (2 * c) ** 2 + 2 * 2 * c + c * 2 * c
             c *= 2
-        cell = sum(per_channel_sq[OPS[op]] * c * c + bn * c for op in arch if OPS[op] in per_channel_sq)
+        cell = sum(_KERNEL_AREA[OPS[op]] * c * c + bn * c for op in arch if OPS[op] in _KERNEL_AREA)
         total += cells_per_stage * cell
     return total + 2 * c + c * num_classes + num_classes  # last BN + classifier
+
+
+def count_flops(arch: Arch, dataset: str = "cifar10", channels: int = 16, cells_per_stage: int = 5) -> int:
+    """Multiply-adds of the conv and linear layers for one input image (BN, ReLU, pooling not counted)."""
+    side = INPUT_SIZE[dataset]
+    total = side * side * channels * 3 * 9  # stem
+    c = channels
+    for stage in range(3):
+        if stage > 0:
+            side //= 2
+            total += side * side * (2 * c * c * 9 + 2 * c * 2 * c * 9 + 2 * c * c)  # conv_a, conv_b, downsample
+            c *= 2
+        cell = sum(_KERNEL_AREA[OPS[op]] for op in arch if OPS[op] in _KERNEL_AREA) * side * side * c * c
+        total += cells_per_stage * cell
+    return total + c * NUM_CLASSES[dataset]

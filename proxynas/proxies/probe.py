@@ -1,0 +1,132 @@
+"""One architecture's network and input batch, with the passes that several proxies share run once.
+
+The shared pass is one forward (train-mode BN) with hooks for what the requested proxies need,
+then a cross-entropy backward for weight (and activation) gradients and, if needed, a backward of
+the summed output for input gradients. With `chunks > 1` the batch is processed in pieces (each
+with its own BN statistics): weight gradients are summed with chunk-size weights, per-sample
+quantities are concatenated.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from proxynas.errors import ProxynasError
+from proxynas.spaces.nb201 import Arch
+from proxynas.spaces.nb201_net import NB201Network, build_network
+
+
+def weight_layers(net: nn.Module) -> list[nn.Module]:
+    """The conv and linear layers whose weights the gradient proxies sum over."""
+    return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+class Probe:
+    def __init__(self, arch: Arch, dataset: str, inputs: torch.Tensor, labels: torch.Tensor, seed: int,
+                 needs: frozenset[str] = frozenset(), skip_dead_edges: bool = False, chunks: int = 1):
+        self.arch, self.dataset, self.seed = arch, dataset, seed
+        self.inputs, self.labels = inputs, labels
+        self.needs, self.skip_dead_edges, self.chunks = needs, skip_dead_edges, chunks
+
+    @cached_property
+    def net(self) -> NB201Network:
+        """The network the shared pass uses (proxies must not change its weights)."""
+        return self.fresh_copy()
+
+    def fresh_copy(self) -> NB201Network:
+        """A new network with the probe's initial weights: zero-cost convention (cell BN without affine
+        parameters or running statistics), PyTorch default init seeded by `seed`, train mode."""
+        torch.manual_seed(self.seed)
+        net = build_network(self.arch, self.dataset, bn_affine=False, bn_track_stats=False,
+                            skip_dead_edges=self.skip_dead_edges)
+        return net.to(self.inputs.device, memory_format=torch.channels_last).train()
+
+    def _require(self, part: str) -> None:
+        if part not in self.needs:
+            raise RuntimeError(f"the shared pass was not asked for {part!r}")  # a bug in a proxy's needs
+
+    @property
+    def weight_grads(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight, dCE/dweight) for every conv/linear layer."""
+        self._require("weight_grads")
+        return self._shared["weight_grads"]
+
+    @property
+    def input_grads(self) -> np.ndarray:
+        """Per-sample gradients of the summed network output w.r.t. the input, (N, 3*H*W) float64."""
+        self._require("input_grads")
+        return self._shared["input_grads"]
+
+    @property
+    def relu_kernel(self) -> np.ndarray:
+        """NASWOT's kernel: sum over ReLUs of c c^T + (1-c)(1-c)^T for binary codes c of ReLU inputs."""
+        self._require("relu_kernel")
+        return self._shared["relu_kernel"]
+
+    @property
+    def fisher_terms(self) -> list[torch.Tensor]:
+        """Per conv/linear output: per-sample, per-channel sum over positions of activation * dCE/dactivation."""
+        self._require("fisher_terms")
+        return self._shared["fisher_terms"]
+
+    @cached_property
+    def _shared(self) -> dict:
+        if "relu_kernel" in self.needs and self.chunks > 1:
+            raise ProxynasError("nwot needs the whole batch in one pass and cannot be split")
+        net, layers = self.net, weight_layers(self.net)
+        weights = [layer.weight for layer in layers]
+        grads = [torch.zeros_like(w) for w in weights]
+        per_sample: dict[str, list] = {"input_grads": [], "fisher_terms": []}
+        kernel = torch.zeros(len(self.inputs), len(self.inputs), dtype=torch.float64, device=self.inputs.device)
+        for inputs, labels in zip(self.inputs.chunk(self.chunks), self.labels.chunk(self.chunks)):
+            activations: list[torch.Tensor] = []
+            hooks = []
+            if "fisher_terms" in self.needs:
+                hooks += [layer.register_forward_hook(lambda m, i, o: activations.append(o)) for layer in layers]
+            if "relu_kernel" in self.needs:
+                hooks += [m.register_forward_hook(lambda m, i, o: _add_codes(kernel, i[0]))
+                          for m in net.modules() if isinstance(m, nn.ReLU)]
+            x = inputs.detach().clone().requires_grad_("input_grads" in self.needs)
+            try:
+                out = net(x)
+            finally:
+                for hook in hooks:
+                    hook.remove()
+            if self.needs & {"weight_grads", "fisher_terms"}:
+                loss = F.cross_entropy(out, labels) * (len(inputs) / len(self.inputs))
+                found = torch.autograd.grad(loss, weights + activations, retain_graph="input_grads" in self.needs,
+                                            allow_unused=True)
+                for total, g in zip(grads, found[:len(weights)]):
+                    if g is not None:
+                        total += g
+                per_sample["fisher_terms"].append(
+                    [_channel_sums(a.detach(), g) for a, g in zip(activations, found[len(weights):])])
+            if "input_grads" in self.needs:
+                (g,) = torch.autograd.grad(out.sum(), x, allow_unused=True)
+                g = torch.zeros_like(x) if g is None else g  # the output does not depend on the input
+                per_sample["input_grads"].append(g.reshape(len(g), -1).double().cpu().numpy())
+        return {
+            "weight_grads": [(w.detach(), g) for w, g in zip(weights, grads)],
+            "input_grads": np.concatenate(per_sample["input_grads"]) if per_sample["input_grads"] else None,
+            "relu_kernel": kernel.cpu().numpy(),
+            "fisher_terms": [torch.cat(t) for t in zip(*per_sample["fisher_terms"])],
+        }
+
+
+def _add_codes(kernel: torch.Tensor, relu_input: torch.Tensor) -> None:
+    """kernel += c c^T + (1-c)(1-c)^T, as 2 c c^T - r 1^T - 1 r^T + n (one matmul; exact in float32)."""
+    codes = (relu_input.detach().reshape(len(relu_input), -1) > 0).float()
+    ones = codes.sum(dim=1, dtype=torch.float64)
+    kernel += 2 * (codes @ codes.T).double() - ones[:, None] - ones[None, :] + codes.shape[1]
+
+
+def _channel_sums(activation: torch.Tensor, grad: torch.Tensor | None) -> torch.Tensor:
+    if grad is None:
+        return torch.zeros(activation.shape[:2], dtype=activation.dtype, device=activation.device)
+    product = activation * grad
+    return product.sum(dim=tuple(range(2, product.dim()))) if product.dim() > 2 else product

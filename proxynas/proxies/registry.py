@@ -1,0 +1,75 @@
+"""The proxy registry: each proxy is a small function of a `Probe` plus the metadata the engine needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from proxynas.errors import ProxynasError
+
+class ScoreFailure(Exception):
+    """A proxy could not produce a value for this architecture; the message is the recorded reason."""
+
+
+SHARED_PASS_NEEDS = frozenset({"weight_grads", "input_grads", "relu_kernel", "fisher_terms"})
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A zero-cost proxy. Output convention: higher = predicted better (see each docstring for sign)."""
+
+    name: str
+    compute: Callable  # (probe) -> float
+    needs: frozenset[str]  # parts of the shared forward/backward pass it reads (empty: runs on its own)
+    function_only: bool  # depends only on the computed function: may be scored once per function class
+    splittable: bool  # may be computed from batch chunks on out-of-memory
+    uses_data: bool
+    version: int = 1
+
+    @property
+    def key(self) -> str:
+        return f"{self.name}@v{self.version}"
+
+    @property
+    def description(self) -> str:
+        return (self.compute.__doc__ or "").strip().splitlines()[0]
+
+
+_REGISTRY: dict[str, Proxy] = {}
+
+
+def register(name: str, *, needs=(), function_only: bool, splittable: bool, uses_data: bool = True,
+             version: int = 1):
+    """Decorator adding a proxy under `name`; a second proxy with the same name is an error."""
+    unknown = set(needs) - SHARED_PASS_NEEDS
+    if unknown:
+        raise ValueError(f"proxy {name}: unknown needs {unknown}")
+
+    def add(fn: Callable) -> Callable:
+        if name in _REGISTRY:
+            raise ValueError(f"proxy {name!r} is already registered")
+        _REGISTRY[name] = Proxy(name, fn, frozenset(needs), function_only, splittable, uses_data, version)
+        return fn
+
+    return add
+
+
+def get(name: str) -> Proxy:
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ProxynasError(f"unknown proxy {name!r}; valid: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def parse_list(text: str) -> list[Proxy]:
+    """Proxies from a comma-separated list (`all` = every registered proxy), in the order given."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if items == ["all"]:
+        items = names()
+    if not items:
+        raise ProxynasError("no proxies given")
+    return [get(n) for n in dict.fromkeys(items)]

@@ -1,0 +1,49 @@
+"""Zen-score (Lin et al., 2021): expressivity of the untrained network under Gaussian weights and inputs."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from proxynas.proxies.registry import ScoreFailure, register
+
+MIXUP = 0.01
+MOMENTUM = 0.1  # PyTorch's BN momentum, which sets the running variance Zen-NAS reads
+
+
+@register("zen", function_only=False, splittable=False, uses_data=False)
+def zen(probe) -> float:
+    """log E_n sum|f(x) - f(x + 0.01 e)| + sum over BN layers of log sqrt(mean running variance).
+
+    f = features before global pooling; conv/linear weights ~ N(0, 1); x, e ~ N(0, 1) of the batch's
+    shape. Zen-NAS reads each BN's running variance after the two forward passes; we compute that
+    value exactly from the two batch variances. Every BN counts, also on dead edges (not function-only).
+    """
+    net = probe.fresh_copy()
+    generator = torch.Generator(device=probe.inputs.device).manual_seed(probe.seed)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator, device=module.weight.device))
+                if module.bias is not None:
+                    module.bias.zero_()
+        x = torch.randn(probe.inputs.shape, generator=generator, device=probe.inputs.device)
+        mixed = x + MIXUP * torch.randn(x.shape, generator=generator, device=x.device)
+        variances: dict[nn.Module, list[torch.Tensor]] = {}
+        hooks = [m.register_forward_hook(lambda m, i, o: variances.setdefault(m, []).append(
+            i[0].double().var(dim=(0, 2, 3), unbiased=True))) for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+        try:
+            features = [net.lastact(net.cells(net.stem(inputs))) for inputs in (x, mixed)]
+        finally:
+            for hook in hooks:
+                hook.remove()
+    expressivity = float((features[0] - features[1]).abs().sum(dim=(1, 2, 3)).mean())
+    if expressivity <= 0:
+        raise ScoreFailure("the features do not change under input perturbation")
+    log_scale = 0.0
+    for first, second in variances.values():
+        running = (1 - MOMENTUM) ** 2 + (1 - MOMENTUM) * MOMENTUM * first + MOMENTUM * second
+        log_scale += 0.5 * math.log(float(running.mean()))
+    return math.log(expressivity) + log_scale
