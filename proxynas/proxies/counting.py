@@ -23,4 +23,4 @@ def flops(probe) -> float:
 @register("l2_norm", function_only=False, splittable=True, uses_data=False)
 def l2_norm(probe) -> float:
     """Sum over conv/linear layers of the L2 norm of the initial weights."""
-    return sum(float(layer.weight.norm()) for layer in weight_layers(probe.net))
+    return sum(float(layer.weight.detach().norm()) for layer in weight_layers(probe.net))

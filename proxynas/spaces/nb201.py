@@ -7,6 +7,7 @@ A cell is a DAG on 4 nodes; each of its 6 edges carries one of 5 operations (5**
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Sequence
@@ -235,6 +236,19 @@ def live_edges(arch: Arch) -> tuple[bool, ...]:
 
 
 CANONICAL_FORMS = {"nb201": canonical_nb201, "function": canonical_function}
+
+
+@functools.lru_cache(maxsize=1)
+def _function_representatives() -> dict[str, Arch]:
+    representatives: dict[str, Arch] = {}
+    for arch in all_archs():
+        representatives.setdefault(canonical_function(arch), arch)
+    return representatives
+
+
+def function_representative(arch: Arch) -> Arch:
+    """The member of `arch`'s function class with the smallest code: whom function-only proxies score."""
+    return _function_representatives()[canonical_function(arch)]
 
 
 def class_ids(archs: Sequence[Arch], form: str) -> np.ndarray:

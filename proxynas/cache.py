@@ -1,0 +1,139 @@
+"""The score cache: HDF5 segment files under cache/scores/, each written whole and renamed into place.
+
+Why segments: a process killed at any moment (kill -9) can only lose rows it had not yet
+flushed, because a segment becomes visible by an atomic rename after it is complete; two
+processes never write the same file, so concurrent scoring cannot corrupt anything. Reading
+merges all segments. Compaction merges them into one under an exclusive lock that readers
+share, and deletes the merged inputs only after the merged file is in place.
+
+A row is keyed by (setting, proxy key, arch code): the setting names everything about the
+input and network that changes a value (see `scoring.setting_key`), the proxy key carries its
+implementation version, and the arch code is the cell's (or, for function-only proxies, its
+function class representative's) `Arch.code`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+log = logging.getLogger(__name__)
+STRING = h5py.string_dtype()
+COMPACT_AT = 32  # segments
+
+
+class ScoreCache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._entries: dict[tuple[str, str], dict[int, tuple[float, str]]] = {}
+        self._pending: list[tuple[str, str, int, float, str]] = []
+        self.load()
+
+    @contextmanager
+    def _lock(self, mode: int):
+        with open(self.root / ".lock", "a") as handle:
+            fcntl.flock(handle, mode)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def segments(self) -> list[Path]:
+        return sorted(self.root.glob("seg-*.h5"))
+
+    def load(self) -> None:
+        """(Re)read every segment; an unreadable one is skipped with a warning, never fatal."""
+        with self._lock(fcntl.LOCK_SH):
+            for path in self.segments():
+                try:
+                    rows = _read_segment(path)
+                except OSError as exc:
+                    log.warning("skipping unreadable score cache segment %s: %s", path, exc)
+                    continue
+                for setting, proxy, code, score, reason in rows:
+                    self._entries.setdefault((setting, proxy), {})[code] = (score, reason)
+
+    def get(self, setting: str, proxy: str, code: int) -> tuple[float, str] | None:
+        """(score, failure reason or "") if cached."""
+        return self._entries.get((setting, proxy), {}).get(code)
+
+    def put(self, setting: str, proxy: str, code: int, score: float, reason: str = "") -> None:
+        self._entries.setdefault((setting, proxy), {})[code] = (score, reason)
+        self._pending.append((setting, proxy, code, score, reason))
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def flush(self) -> None:
+        """Write the rows put since the last flush as one new segment (atomically)."""
+        if not self._pending:
+            return
+        name = f"seg-{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}.h5"
+        _write_segment(self.root / name, self._pending)
+        self._pending = []
+
+    def compact(self, min_segments: int = COMPACT_AT) -> bool:
+        """Merge all segments into one if there are at least `min_segments`; skip if others hold the lock."""
+        with open(self.root / ".lock", "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            try:
+                inputs = self.segments()
+                if len(inputs) < min_segments:
+                    return False
+                merged: dict[tuple[str, str, int], tuple[float, str]] = {}
+                for path in inputs:
+                    try:
+                        rows = _read_segment(path)
+                    except OSError as exc:
+                        log.warning("leaving unreadable score cache segment %s out of compaction: %s", path, exc)
+                        continue
+                    merged.update({(s, p, c): (v, r) for s, p, c, v, r in rows})
+                name = f"seg-{time.time_ns()}-{os.getpid()}-merged.h5"
+                _write_segment(self.root / name, [(*k, *v) for k, v in merged.items()])
+                for path in inputs:
+                    path.unlink(missing_ok=True)
+                for stale in self.root.glob("*.tmp"):
+                    if time.time() - stale.stat().st_mtime > 3600:  # left by a killed writer
+                        stale.unlink(missing_ok=True)
+                return True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_segment(path: Path, rows: list[tuple[str, str, int, float, str]]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        settings, proxies, codes, scores, reasons = zip(*rows)
+        with h5py.File(tmp, "w") as h5:
+            for name, values in (("setting", settings), ("proxy", proxies), ("reason", reasons)):
+                h5.create_dataset(name, data=list(values), dtype=STRING)
+            h5["arch"] = np.array(codes, dtype=np.int32)
+            h5["score"] = np.array(scores, dtype=np.float64)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def _read_segment(path: Path) -> list[tuple[str, str, int, float, str]]:
+    with h5py.File(path, "r", locking=False) as h5:
+        columns = [h5["setting"].asstr()[:], h5["proxy"].asstr()[:], h5["arch"][:], h5["score"][:],
+                   h5["reason"].asstr()[:]]
+    return [(s, p, int(c), float(v), r) for s, p, c, v, r in zip(*columns)]

@@ -1,0 +1,60 @@
+"""Rank-correlation measures of predicted scores against true accuracies (NaN pairs left out)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+
+def _finite_pairs(scores: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.isfinite(scores) & np.isfinite(truth)
+    return np.asarray(scores)[keep], np.asarray(truth)[keep]
+
+
+def spearman(scores: np.ndarray, truth: np.ndarray) -> float:
+    s, t = _finite_pairs(scores, truth)
+    return float(stats.spearmanr(s, t)[0]) if len(s) > 2 else float("nan")
+
+
+def kendall(scores: np.ndarray, truth: np.ndarray) -> float:
+    s, t = _finite_pairs(scores, truth)
+    return float(stats.kendalltau(s, t)[0]) if len(s) > 2 else float("nan")
+
+
+def top_k_precision(scores: np.ndarray, truth: np.ndarray, fraction: float = 0.1) -> float:
+    """Share of the top `fraction` by score that is also in the top `fraction` by truth."""
+    s, t = _finite_pairs(scores, truth)
+    k = max(1, int(round(fraction * len(s))))
+    if len(s) < 2:
+        return float("nan")
+    return len(set(np.argsort(-s)[:k]) & set(np.argsort(-t)[:k])) / k
+
+
+def rank_vote(score_columns: list[np.ndarray]) -> np.ndarray:
+    """Mean of each proxy's rank (0..1, higher = better) over the proxies that have a value; NaN if none."""
+    ranks = []
+    for column in score_columns:
+        column = np.asarray(column, dtype=float)
+        rank = np.full(len(column), np.nan)
+        finite = np.isfinite(column)
+        if finite.sum() > 1:
+            rank[finite] = (stats.rankdata(column[finite]) - 1) / (finite.sum() - 1)
+        ranks.append(rank)
+    stacked = np.vstack(ranks)
+    counts = np.isfinite(stacked).sum(axis=0)
+    with np.errstate(invalid="ignore"):
+        return np.where(counts > 0, np.nansum(stacked, axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def correlation_row(scores: np.ndarray, truth: np.ndarray) -> dict:
+    return {"spearman": spearman(scores, truth), "kendall": kendall(scores, truth),
+            "top10_precision": top_k_precision(scores, truth, 0.1),
+            "n": int(np.isfinite(scores).sum()), "nan": int(np.isnan(scores).sum())}
+
+
+def correlation_table(scores: dict[str, np.ndarray], truth: np.ndarray) -> dict[str, dict]:
+    """Spearman, Kendall and top-10% precision per proxy, plus a rank vote when there are several."""
+    rows = {name: correlation_row(values, truth) for name, values in scores.items()}
+    if len(scores) > 1:
+        rows["vote"] = correlation_row(rank_vote(list(scores.values())), truth)
+    return rows
