@@ -46,8 +46,12 @@ class ScoreTable:
 
 
 def score(archs: Sequence[nb201.Arch], proxies: Sequence[Proxy], spec: BatchSpec, device: str = "cpu",
-          cache: ScoreCache | None = None, progress: Callable[[int, int], None] | None = None) -> ScoreTable:
-    """Score every arch with every proxy, reading and filling `cache` (default: cache/scores)."""
+          cache: ScoreCache | None = None, progress: Callable[[int, int], None] | None = None,
+          flush_seconds: float = FLUSH_SECONDS) -> ScoreTable:
+    """Score every arch with every proxy, reading and filling `cache` (default: cache/scores).
+
+    New values are flushed to the cache at least every `flush_seconds`, so a killed run loses no more.
+    """
     import torch
 
     cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
@@ -68,7 +72,7 @@ def score(archs: Sequence[nb201.Arch], proxies: Sequence[Proxy], spec: BatchSpec
         for done, (arch, todo) in enumerate(jobs.items(), start=1):
             for proxy, (value, reason) in _score_cell(arch, todo, spec, inputs, labels).items():
                 cache.put(setting, proxy.key, arch.code, value, reason)
-            if time.monotonic() - last_flush >= FLUSH_SECONDS:
+            if time.monotonic() - last_flush >= flush_seconds:
                 cache.flush()
                 last_flush = time.monotonic()
             if progress:

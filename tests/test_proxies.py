@@ -1,0 +1,118 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from proxynas import metrics, proxies
+from proxynas.bench import suite_zero
+from proxynas.data import BatchSpec, make_batch
+from proxynas.errors import ProxynasError
+from proxynas.proxies import probe as probe_module
+from proxynas.proxies.registry import register
+from proxynas.spaces import nb201
+from proxynas.spaces.nb201_net import build_network, count_flops
+
+SUITE_ZERO = "nb201/sources/suite_zero/zc_nasbench201_725.json"
+DEAD_EDGES = nb201.parse("|nor_conv_3x3~0|+|nor_conv_1x1~0|none~1|+|avg_pool_3x3~0|nor_conv_3x3~1|none~2|")
+NO_SIGNAL = nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|none~1|none~2|")
+FUNCTION_ONLY = [p for p in proxies.names() if proxies.get(p).function_only]
+
+
+def make_probe(arch, dataset="cifar10", batch=16, needs=None, **kwargs):
+    inputs, labels = make_batch(BatchSpec(dataset, batch_size=batch, seed=0))
+    wanted = frozenset().union(*(proxies.get(p).needs for p in proxies.names())) if needs is None else needs
+    return proxies.Probe(arch, dataset, inputs, labels, seed=0, needs=wanted, **kwargs)
+
+
+def test_registry_has_the_suite_zero_set_and_rejects_bad_names():
+    assert set(proxies.names()) == {"synflow", "grad_norm", "jacob_cov", "snip", "grasp", "fisher", "nwot",
+                                    "l2_norm", "plain", "zen", "epe_nas", "params", "flops"}
+    with pytest.raises(ProxynasError, match="unknown proxy 'synflw'; valid: epe_nas"):
+        proxies.parse_list("synflow,synflw")
+    with pytest.raises(ValueError, match="already registered"):
+        register("synflow", function_only=True, splittable=True)(lambda probe: 0.0)
+    assert [p.name for p in proxies.parse_list("all")] == proxies.names()
+    assert all(proxies.get(p).description for p in proxies.names())
+
+
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "imagenet16"])
+def test_params_equal_suite_zero_exactly_and_flops_rank_agree(bench, data_dir, dataset):
+    theirs = suite_zero.read_suite_zero(data_dir / SUITE_ZERO, bench.index)[dataset]
+    covered = np.flatnonzero(~np.isnan(theirs["params"]["score"]))
+    archs = [bench.index.arch_at(int(i)) for i in covered]
+    ours = np.array([proxies.get("params").compute(make_probe(a, dataset)) for a in archs])
+    assert np.array_equal(np.round(ours * 1e6), np.round(theirs["params"]["score"][covered] * 1e6))
+    flops = np.array([proxies.get("flops").compute(make_probe(a, dataset)) for a in archs])
+    assert metrics.spearman(flops, theirs["flops"]["score"][covered]) >= 0.99
+
+
+def test_analytic_flops_equal_hooked_conv_and_linear_multiply_adds():
+    for arch in nb201.sample(6, seed=2) + [DEAD_EDGES]:
+        for dataset, side in (("cifar10", 32), ("imagenet16", 16)):
+            net, total = build_network(arch, dataset), [0]
+            hook = lambda m, i, o: total.__setitem__(0, total[0] + o.numel() * m.weight[0].numel())  # noqa: E731
+            for m in net.modules():
+                if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)):
+                    m.register_forward_hook(hook)
+            with torch.no_grad():
+                net(torch.zeros(1, 3, side, side))
+            assert total[0] == count_flops(arch, dataset)
+
+
+def test_function_only_proxies_are_unchanged_by_skipping_dead_edges():
+    """The premise of scoring once per function class: dead and zero-fed edges change nothing."""
+    full, pruned = make_probe(DEAD_EDGES), make_probe(DEAD_EDGES, skip_dead_edges=True)
+    for name in FUNCTION_ONLY:
+        a, b = proxies.get(name).compute(full), proxies.get(name).compute(pruned)
+        assert math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9), name
+
+
+def test_nwot_depends_on_dead_edges_and_is_not_function_only():
+    full, pruned = make_probe(DEAD_EDGES), make_probe(DEAD_EDGES, skip_dead_edges=True)
+    assert proxies.get("nwot").compute(full) != proxies.get("nwot").compute(pruned)
+    assert not proxies.get("nwot").function_only
+
+
+def test_nwot_kernel_matches_its_definition():
+    codes_input = torch.randn(6, 40)
+    kernel = torch.zeros(6, 6, dtype=torch.float64)
+    probe_module._add_codes(kernel, codes_input)
+    c = (codes_input > 0).double()
+    assert torch.equal(kernel, c @ c.T + (1 - c) @ (1 - c).T)
+
+
+def test_jacob_cov_uses_symmetric_eigenvalues_and_fails_with_a_reason():
+    value = proxies.get("jacob_cov").compute(make_probe(DEAD_EDGES))
+    assert np.isfinite(value) and value < 0
+    with pytest.raises(proxies.ScoreFailure, match="constant"):
+        proxies.get("jacob_cov").compute(make_probe(NO_SIGNAL))
+
+
+def test_synflow_is_float64_data_free_and_large():
+    a = proxies.get("synflow").compute(make_probe(DEAD_EDGES))
+    inputs, labels = make_batch(BatchSpec("cifar10", kind="noise", batch_size=16, seed=9))
+    b = proxies.get("synflow").compute(proxies.Probe(DEAD_EDGES, "cifar10", inputs, labels, seed=0))
+    assert a == b and a > 1e10
+
+
+def test_every_proxy_is_finite_on_a_normal_cell_and_deterministic():
+    arch = nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")
+    first, second = make_probe(arch), make_probe(arch)
+    for name in proxies.names():
+        value = proxies.get(name).compute(first)
+        assert np.isfinite(value) and value == proxies.get(name).compute(second), name
+
+
+def test_epe_nas_uses_the_pairwise_form_beyond_100_classes():
+    assert np.isfinite(proxies.get("epe_nas").compute(make_probe(DEAD_EDGES, "imagenet16", batch=64)))
+
+
+def test_chunked_probe_sums_weight_gradients_in_proportion():
+    """With chunks the loss is weighted by chunk size, so gradients stay on the full-batch scale."""
+    whole = make_probe(DEAD_EDGES, needs=frozenset({"weight_grads"}))
+    halves = make_probe(DEAD_EDGES, needs=frozenset({"weight_grads"}), chunks=2)
+    a, b = proxies.get("grad_norm").compute(whole), proxies.get("grad_norm").compute(halves)
+    assert 0.5 < a / b < 2  # same scale; not equal, since each chunk has its own BN statistics
+    with pytest.raises(ProxynasError, match="cannot be split"):
+        proxies.get("nwot").compute(make_probe(DEAD_EDGES, needs=frozenset({"relu_kernel"}), chunks=2))
