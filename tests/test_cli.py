@@ -77,3 +77,38 @@ def test_installed_script_and_shim_behave_alike(bench, entry):
     assert ok.returncode == 0 and round(json.loads(ok.stdout)["results"][0]["metrics"]["test_acc"], 2) == 94.37
     bad = subprocess.run([*entry, "query", "garbage"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stdout == "" and len(bad.stderr.strip().splitlines()) == 1
+
+
+FAST = ["--dataset", "imagenet16", "--input", "noise", "--batch-size", "8", "--quiet"]
+
+
+def test_score_writes_csv_and_json_and_reports_nan_with_reasons(bench, tmp_path):
+    archs = tmp_path / "archs.txt"
+    archs.write_text("857\n|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|none~1|none~2|\n")
+    result = run("score", "--archs", str(archs), "--proxies", "synflow,jacob_cov,params", *FAST,
+                 "--output", str(tmp_path / "s.csv"), "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    first, dead = payload["results"]
+    assert first["index"] == 857 and first["scores"]["synflow"] > 0
+    assert dead["scores"]["jacob_cov"] is None and "constant" in dead["failures"]["jacob_cov"]
+    assert payload["nan"]["jacob_cov"] == 1 and "synflow" in payload["shared_by_class"]
+    lines = (tmp_path / "s.csv").read_text().splitlines()
+    assert lines[0] == "index,arch,synflow,jacob_cov,params,failures" and ",nan," in lines[2]
+
+
+def test_correlate_reports_each_proxy_and_the_vote(bench):
+    result = run("correlate", "--sample", "12", "--proxies", "synflow,params", *FAST, "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)["correlations"]
+    assert set(rows) == {"synflow", "params", "vote"} and -1 <= rows["synflow"]["spearman"] <= 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["score", "--sample", "2", "--all"], "exactly one of"),
+    (["score", "--sample", "2", "--proxies", "magic"], "unknown proxy 'magic'"),
+    (["score", "--sample", "2", "--output", "x.txt"], ".csv or .json"),
+])
+def test_score_errors_are_one_line(bench, args, message):
+    result = run(*args, *FAST)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and message in result.stderr
