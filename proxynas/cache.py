@@ -17,7 +17,6 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
-import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+
+from proxynas.atomic import atomic_h5
 
 log = logging.getLogger(__name__)
 STRING = h5py.string_dtype()
@@ -41,10 +42,15 @@ class ScoreCache:
 
     @contextmanager
     def _lock(self, mode: int):
+        """Hold the cache's lock file in `mode`; yields False if LOCK_NB was given and it is taken."""
         with open(self.root / ".lock", "a") as handle:
-            fcntl.flock(handle, mode)
             try:
-                yield
+                fcntl.flock(handle, mode)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
@@ -71,10 +77,6 @@ class ScoreCache:
         self._entries.setdefault((setting, proxy), {})[code] = (score, reason)
         self._pending.append((setting, proxy, code, score, reason))
 
-    @property
-    def pending(self) -> int:
-        return len(self._pending)
-
     def flush(self) -> None:
         """Write the rows put since the last flush as one new segment (atomically)."""
         if not self._pending:
@@ -85,51 +87,35 @@ class ScoreCache:
 
     def compact(self, min_segments: int = COMPACT_AT) -> bool:
         """Merge all segments into one if there are at least `min_segments`; skip if others hold the lock."""
-        with open(self.root / ".lock", "a") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+        with self._lock(fcntl.LOCK_EX | fcntl.LOCK_NB) as locked:
+            inputs = self.segments() if locked else []
+            if len(inputs) < min_segments:
                 return False
-            try:
-                inputs = self.segments()
-                if len(inputs) < min_segments:
-                    return False
-                merged: dict[tuple[str, str, int], tuple[float, str]] = {}
-                for path in inputs:
-                    try:
-                        rows = _read_segment(path)
-                    except OSError as exc:
-                        log.warning("leaving unreadable score cache segment %s out of compaction: %s", path, exc)
-                        continue
-                    merged.update({(s, p, c): (v, r) for s, p, c, v, r in rows})
-                name = f"seg-{time.time_ns()}-{os.getpid()}-merged.h5"
-                _write_segment(self.root / name, [(*k, *v) for k, v in merged.items()])
-                for path in inputs:
-                    path.unlink(missing_ok=True)
-                for stale in self.root.glob("*.tmp"):
-                    if time.time() - stale.stat().st_mtime > 3600:  # left by a killed writer
-                        stale.unlink(missing_ok=True)
-                return True
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+            merged: dict[tuple[str, str, int], tuple[float, str]] = {}
+            for path in inputs:
+                try:
+                    rows = _read_segment(path)
+                except OSError as exc:
+                    log.warning("leaving unreadable score cache segment %s out of compaction: %s", path, exc)
+                    continue
+                merged.update({(s, p, c): (v, r) for s, p, c, v, r in rows})
+            name = f"seg-{time.time_ns()}-{os.getpid()}-merged.h5"
+            _write_segment(self.root / name, [(*k, *v) for k, v in merged.items()])
+            for path in inputs:
+                path.unlink(missing_ok=True)
+            for stale in self.root.glob("*.tmp"):
+                if time.time() - stale.stat().st_mtime > 3600:  # left by a killed writer
+                    stale.unlink(missing_ok=True)
+            return True
 
 
 def _write_segment(path: Path, rows: list[tuple[str, str, int, float, str]]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        settings, proxies, codes, scores, reasons = zip(*rows)
-        with h5py.File(tmp, "w") as h5:
-            for name, values in (("setting", settings), ("proxy", proxies), ("reason", reasons)):
-                h5.create_dataset(name, data=list(values), dtype=STRING)
-            h5["arch"] = np.array(codes, dtype=np.int32)
-            h5["score"] = np.array(scores, dtype=np.float64)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    settings, proxies, codes, scores, reasons = zip(*rows)
+    with atomic_h5(path) as h5:
+        for name, values in (("setting", settings), ("proxy", proxies), ("reason", reasons)):
+            h5.create_dataset(name, data=list(values), dtype=STRING)
+        h5["arch"] = np.array(codes, dtype=np.int32)
+        h5["score"] = np.array(scores, dtype=np.float64)
 
 
 def _read_segment(path: Path) -> list[tuple[str, str, int, float, str]]:

@@ -17,10 +17,6 @@ Schema (`schema_version` 1):
 from __future__ import annotations
 
 import datetime
-import os
-import shutil
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +24,7 @@ import h5py
 import numpy as np
 
 from proxynas import __version__, paths
+from proxynas.atomic import atomic_h5
 from proxynas.bench.nb201_source import DATASETS, NB201Table, find_source, read_table
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
@@ -49,23 +46,6 @@ def dataset_name(name: str) -> str:
 
 def default_store_path() -> Path:
     return paths.cache_dir() / STORE_FILE
-
-
-@contextmanager
-def atomic_h5(path: Path, copy_from: Path | None = None):
-    """Yield an HDF5 file open for writing that replaces `path` only if the block completes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        if copy_from is not None:
-            shutil.copyfile(copy_from, tmp)
-        with h5py.File(tmp, "a" if copy_from else "w") as handle:
-            yield handle
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def build_store(source: Path, path: Path | None = None) -> Path:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from proxynas.bench.store import atomic_h5, dataset_name
+from proxynas.atomic import atomic_h5
+from proxynas.bench.store import dataset_name
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
 

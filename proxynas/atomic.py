@@ -1,0 +1,31 @@
+"""Atomic HDF5 writes: readers see the old file or the complete new one, never a partial write."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import h5py
+
+
+@contextmanager
+def atomic_h5(path: Path, copy_from: Path | None = None):
+    """Yield an HDF5 file open for writing that replaces `path` (fsynced) only if the block completes."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if copy_from is not None:
+            shutil.copyfile(copy_from, tmp)
+        with h5py.File(tmp, "a" if copy_from else "w") as handle:
+            yield handle
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
