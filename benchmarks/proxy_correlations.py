@@ -28,19 +28,34 @@ PUBLISHED = {
     "nwot": (0.79, 0.81, 0.80), "params": (0.74, 0.74, 0.74), "flops": (0.71, 0.71, 0.71),
 }
 DATASETS = ("cifar10", "cifar100", "imagenet16")
+# Ours -> Suite-Zero's name. grasp is left out only because it is the slowest proxy (1.3 s per cell).
 SUITE_ZERO_NAMES = {"synflow": "synflow", "params": "params", "flops": "flops", "l2_norm": "l2_norm",
-                    "nwot": "nwot", "jacob_cov": "jacov"}
+                    "nwot": "nwot", "jacob_cov": "jacov", "grad_norm": "grad_norm", "snip": "snip", "fisher": "fisher"}
+REQUIRED_AGREEMENT = ("synflow", "params", "flops", "l2_norm", "nwot", "jacob_cov")
 
 
-def suite_zero_agreement(bench, dataset: str, seed: int) -> dict:
-    """Spearman between our scores and the Suite-Zero file's on the cells it covers."""
+def suite_zero_comparison(bench, dataset: str, seed: int) -> dict:
+    """On the cells of the Suite-Zero file: rank agreement of our scores with theirs, and each side's
+    Spearman ρ with test accuracy (the same cells, so the difference is the implementation's)."""
     path = data_dir() / "nb201" / "sources" / "suite_zero" / "zc_nasbench201_725.json"
     theirs = suite_zero.read_suite_zero(path, bench.index)[dataset]
-    covered = np.flatnonzero(~np.isnan(theirs["synflow"]["score"]))
+    covered = np.flatnonzero(~np.isnan(theirs["jacov"]["score"]))
     archs = [bench.index.arch_at(int(i)) for i in covered]
     ours = scoring.score(archs, [proxies.get(p) for p in SUITE_ZERO_NAMES], BatchSpec(dataset, seed=seed))
-    return {"archs": len(archs), "spearman": {
-        p: metrics.spearman(ours.scores[p], theirs[name]["score"][covered]) for p, name in SUITE_ZERO_NAMES.items()}}
+    truth = bench.column(dataset, "test_acc")[covered]
+    return {"archs": len(archs),
+            "spearman": {p: metrics.spearman(ours.scores[p], theirs[name]["score"][covered])
+                         for p, name in SUITE_ZERO_NAMES.items()},
+            "rho_ours": {p: metrics.spearman(ours.scores[p], truth) for p in SUITE_ZERO_NAMES},
+            "rho_suite_zero": {p: metrics.spearman(theirs[name]["score"][covered], truth)
+                               for p, name in SUITE_ZERO_NAMES.items()}}
+
+
+def bootstrap_interval(scores: np.ndarray, truth: np.ndarray, seed: int, draws: int = 1000) -> list[float]:
+    """95% bootstrap interval of Spearman ρ over resampled cells: how much a 1,000-cell sample can move ρ."""
+    rng = np.random.default_rng(seed)
+    rhos = [metrics.spearman(scores[rows], truth[rows]) for rows in rng.integers(0, len(truth), (draws, len(truth)))]
+    return [float(np.nanpercentile(rhos, 2.5)), float(np.nanpercentile(rhos, 97.5))]
 
 
 def main() -> None:
@@ -63,9 +78,10 @@ def main() -> None:
         truth = bench.column(dataset, "test_acc")[bench.index.indices_of(archs)]
         result.setdefault("datasets", {})[dataset] = {
             "correlations": metrics.correlation_table(table.scores, truth),
+            "bootstrap_95": {p: bootstrap_interval(v, truth, args.seed) for p, v in table.scores.items()},
             "failures": {p: len(f) for p, f in table.failures.items()},
             "scoring_seconds": time.perf_counter() - start,
-            "suite_zero_agreement": suite_zero_agreement(bench, dataset, args.seed),
+            "suite_zero": suite_zero_comparison(bench, dataset, args.seed),
         }
         RESULTS.mkdir(exist_ok=True)
         out_json.write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
@@ -77,6 +93,7 @@ def write_markdown(result: dict) -> None:
     done = [d for d in DATASETS if d in result.get("datasets", {})]
     lines = [f"Spearman ρ vs 200-epoch test accuracy, {result['sample']} NB201 cells sampled with seed "
              f"{result['seed']}, batch 64 (ours) vs published (all 15,625 cells).", "",
+             "Ours with its 95% bootstrap interval over the sampled cells.", "",
              "| proxy | " + " | ".join(f"{d} ours | {d} published" for d in done) + " |",
              "|---|" + "---|---|" * len(done)]
     names = sorted({p for d in done for p in result["datasets"][d]["correlations"]}, key=lambda p: (p == "vote", p))
@@ -85,13 +102,39 @@ def write_markdown(result: dict) -> None:
         for d in done:
             row = result["datasets"][d]["correlations"].get(name)
             published = PUBLISHED.get(name, (None,) * 3)[DATASETS.index(d)]
-            cells += [f"{row['spearman']:.3f}" if row else "", f"{published:.3f}" if published else "—"]
+            low, high = result["datasets"][d]["bootstrap_95"].get(name, (None, None))
+            interval = f" [{low:.2f}, {high:.2f}]" if low is not None else ""
+            cells += [f"{row['spearman']:.3f}{interval}" if row else "", f"{published:.3f}" if published else "—"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "Rank agreement (Spearman) with NAS-Bench-Suite-Zero's own scores on the cells of its file:", "",
-              "| proxy | " + " | ".join(done) + " |", "|---|" + "---|" * len(done)]
+    lines += ["", "On the cells of the NAS-Bench-Suite-Zero file (725 per dataset): rank agreement of our scores "
+              "with theirs, and Spearman ρ with test accuracy of ours and of theirs on those same cells "
+              f"(agreement required ≥ 0.9 for {', '.join(REQUIRED_AGREEMENT)}).", "",
+              "| proxy | " + " | ".join(f"{d} agreement | {d} ρ ours | {d} ρ Suite-Zero" for d in done) + " |",
+              "|---|" + "---|---|---|" * len(done)]
     for name in SUITE_ZERO_NAMES:
-        lines.append(f"| {name} | " + " | ".join(
-            f"{result['datasets'][d]['suite_zero_agreement']['spearman'][name]:.3f}" for d in done) + " |")
+        cells = []
+        for d in done:
+            sz = result["datasets"][d]["suite_zero"]
+            cells += [f"{sz['spearman'][name]:.3f}", f"{sz['rho_ours'][name]:.3f}", f"{sz['rho_suite_zero'][name]:.3f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "Where ours differs from the published ρ by more than 0.05, the evidence beside it:", "",
+              "| proxy | dataset | published | ours (1,000 cells) | 95% interval | ρ ours, 725 cells | "
+              "ρ Suite-Zero's code, 725 cells |", "|---|---|---|---|---|---|---|"]
+    for name, published in PUBLISHED.items():
+        for d in done:
+            ours = result["datasets"][d]["correlations"][name]["spearman"]
+            if abs(ours - published[DATASETS.index(d)]) <= 0.05:
+                continue
+            low, high = result["datasets"][d]["bootstrap_95"][name]
+            sz = result["datasets"][d]["suite_zero"]
+            same_cells = [f"{sz[k][name]:.3f}" if name in sz[k] else "—" for k in ("rho_ours", "rho_suite_zero")]
+            lines.append(f"| {name} | {d} | {published[DATASETS.index(d)]:.3f} | {ours:.3f} | [{low:.2f}, {high:.2f}] | "
+                         + " | ".join(same_cells) + " |")
+    lines += ["", "Reading: the published ρ is over all 15,625 cells with the authors' code and batches. Suite-Zero's "
+              "own scores, from the same family of reference code, land as far from it on their 725 cells as ours do, "
+              "and in the same direction; and ρ on a sample moves by the bootstrap interval. Where ours and "
+              "Suite-Zero's agree on the same cells, the gap is the sample and the reference batch/init, not our "
+              "implementation. ImageNet16-120 uses 278 stand-in photos, not the official images."]
     (RESULTS / "proxy_correlations.md").write_text("\n".join(lines) + "\n")
 
 

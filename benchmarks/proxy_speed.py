@@ -1,0 +1,118 @@
+"""Seconds per NB201 cell for each proxy, for synflow+grad_norm+jacob_cov together, and for all 13.
+
+Usage: python benchmarks/proxy_speed.py [--sample 30] [--seed 0] [--device cpu] [--full]
+Each measurement scores the same seeded sample into a fresh, empty score cache through the public
+engine (`scoring.score`), so nothing is reused between measurements; each network's time is
+taken between successive progress callbacks (the first one's also covers loading the batch). `--full` also scores
+all 15,625 cells with the three proxies, end to end, and records the wall-clock time.
+Writes benchmarks/results/proxy_speed{,_<device>}.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from proxynas import proxies, scoring
+from proxynas.cache import ScoreCache
+from proxynas.data import BatchSpec
+from proxynas.spaces import nb201
+
+RESULTS = Path(__file__).resolve().parent / "results"
+THREE = "synflow,grad_norm,jacob_cov"
+# SamsungLabs zero-cost-nas, batch 64, CIFAR-10, torch 2.13 CPU, 2 threads (median s per cell; from the issue).
+REFERENCE_CPU = {"synflow": 0.27, "grad_norm": 0.63, "jacob_cov": 0.64, THREE: 1.65}
+
+
+def timed_run(archs, proxy_list: str, spec: BatchSpec, device: str) -> dict:
+    """One engine run over `archs` into an empty cache: seconds per evaluated network and per cell.
+
+    A network is evaluated once per job; with per-cell and per-class proxies mixed, one cell may
+    need two networks (its own and its class representative's), so both figures are reported.
+    """
+    stamps = [time.perf_counter()]
+    with tempfile.TemporaryDirectory() as tmp:
+        scoring.score(archs, proxies.parse_list(proxy_list), spec, device, ScoreCache(Path(tmp)),
+                      progress=lambda done, total: stamps.append(time.perf_counter()))
+    per_network = np.diff(stamps)
+    return {"median_s": float(np.median(per_network)), "networks": len(per_network),
+            "seconds_per_cell": (stamps[-1] - stamps[0]) / len(archs), "cells": len(archs)}
+
+
+def full_space(spec: BatchSpec, device: str) -> dict:
+    """Wall-clock seconds to score all 15,625 cells with the three proxies, from an empty cache."""
+    archs = list(nb201.all_archs())
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        table = scoring.score(archs, proxies.parse_list(THREE), spec, device, ScoreCache(Path(tmp)),
+                              progress=lambda d, t: print(f"\rfull space: {d}/{t}", end="", flush=True))
+        seconds = time.perf_counter() - start
+    print()
+    return {"seconds": seconds, "cells": len(archs), "computed_cells": table.computed_cells,
+            "nan": table.nan_counts()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--full", action="store_true", help="Also score the whole space with the three.")
+    args = parser.parse_args()
+    archs = nb201.sample(args.sample, args.seed)
+    spec = BatchSpec("cifar10", batch_size=64, seed=args.seed)
+    runs = {name: name for name in proxies.names()} | {THREE: THREE, "all 13": "all"}
+    rows = {}
+    for label, proxy_list in runs.items():
+        rows[label] = timed_run(archs, proxy_list, spec, args.device) | {"reference_median_s": REFERENCE_CPU.get(label)}
+        print(f"{label}: median {rows[label]['median_s']:.3f} s per network")
+    three = rows[THREE]["median_s"]
+    classes = int(nb201.class_ids(nb201.all_archs(), "function").max()) + 1
+    result = {
+        "device": args.device, "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
+        "machine": platform.processor() or platform.machine(), "sample": args.sample, "seed": args.seed,
+        "batch_size": 64, "dataset": "cifar10", "per_cell": rows,
+        "projection_three_s": {"all_cells": three * nb201.NUM_ARCHS,
+                               "function_classes": three * classes},
+    }
+    out = RESULTS / f"proxy_speed{'' if args.device == 'cpu' else '_' + args.device}"
+    previous = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else {}
+    if args.full:
+        result["full_space_three"] = full_space(spec, args.device)
+    elif "full_space_three" in previous:  # keep the last (long) end-to-end measurement
+        result["full_space_three"] = previous["full_space_three"]
+    RESULTS.mkdir(exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(result))
+
+
+def markdown(result: dict) -> str:
+    lines = [f"Seconds per NB201 cell, {result['sample']} cells (seed {result['seed']}), CIFAR-10 batch "
+             f"{result['batch_size']}, device {result['device']}, {result['cpu_threads']} CPU threads, "
+             f"torch {result['torch']}. Reference: SamsungLabs zero-cost-nas on the same kind of CPU.", "",
+             "| proxies | ours: median s per network | ours: s per cell (total / cells) | reference median s | "
+             "speed-up (median) |", "|---|---|---|---|---|"]
+    for label, row in result["per_cell"].items():
+        ref, ours = row["reference_median_s"], row["median_s"]
+        speedup = f"{ref / ours:.1f}×" if ref else "—"
+        lines.append(f"| {label} | {ours:.3f} | {row['seconds_per_cell']:.3f} | {ref or '—'} | {speedup} |")
+    projection = result["projection_three_s"]
+    lines += ["", f"Projected time for {THREE} over the whole space: "
+              f"{projection['all_cells'] / 60:.0f} min cell by cell, "
+              f"{projection['function_classes'] / 60:.0f} min with one cell per function class (what the engine does)."]
+    if "full_space_three" in result:
+        full = result["full_space_three"]
+        lines.append(f"Measured end to end: all {full['cells']:,} cells scored in {full['seconds'] / 60:.1f} min "
+                     f"({full['computed_cells']:,} networks evaluated; NaN counts {full['nan']}).")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The scoring engine: dedup, determinism, OOM splitting, and the cache under kill -9 and concurrency."""
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+from proxynas import proxies, scoring
+from proxynas.cache import ScoreCache
+from proxynas.data import BatchSpec
+from proxynas.proxies.registry import Proxy
+from proxynas.spaces import nb201
+
+SPEC = BatchSpec("cifar10", batch_size=8, seed=0)
+PROXIES = "synflow,grad_norm"
+# A child process scoring a seeded sample into a cache; it prints "done total time" after each cell
+# and waits `pause` seconds there, so a test can kill it part-way through a short run.
+CHILD = """
+import sys, time
+from pathlib import Path
+import torch
+from proxynas import proxies, scoring
+from proxynas.cache import ScoreCache
+from proxynas.data import BatchSpec
+from proxynas.spaces import nb201
+
+root, n, flush, pause = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+torch.set_num_threads(1)  # two children share a 2-core CI machine
+def progress(done, total):
+    print(done, total, time.time(), flush=True)
+    time.sleep(pause)
+scoring.score(nb201.sample(n, 0), proxies.parse_list("{proxies}"), BatchSpec("cifar10", batch_size=8, seed=0),
+              cache=ScoreCache(Path(root)), progress=progress, flush_seconds=flush)
+""".format(proxies=PROXIES)
+
+
+def start_child(root: Path, n: int, flush: float, pause: float) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", CHILD, str(root), str(n), str(flush), str(pause)],
+                            stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+
+
+def assert_segments_readable(root: Path) -> None:
+    for path in root.glob("seg-*.h5"):
+        with h5py.File(path, "r", locking=False) as h5:
+            assert len(h5["arch"]) == len(h5["score"]) == len(h5["proxy"]) > 0
+
+
+def test_function_only_proxies_are_shared_by_class_and_others_are_not(tmp_path):
+    members = [a for a in nb201.all_archs() if nb201.canonical_function(a) == nb201.canonical_function(
+        nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|nor_conv_3x3~1|none~2|"))]
+    assert len(members) > 2
+    table = scoring.score(members[:3], proxies.parse_list("synflow,params"), SPEC, cache=ScoreCache(tmp_path))
+    assert table.shared_by_class == ["synflow"]
+    assert len(set(table.scores["synflow"])) == 1
+    assert table.computed_cells == len({nb201.function_representative(members[0]), *members[:3]})
+
+
+def test_scores_are_deterministic_across_fresh_caches(tmp_path):
+    archs = nb201.sample(3, seed=5)
+    chosen = proxies.parse_list("all")
+    first = scoring.score(archs, chosen, SPEC, cache=ScoreCache(tmp_path / "a"))
+    second = scoring.score(archs, chosen, SPEC, cache=ScoreCache(tmp_path / "b"))
+    for name in first.scores:
+        np.testing.assert_array_equal(first.scores[name], second.scores[name], err_msg=name)
+    again = scoring.score(archs, chosen, SPEC, cache=ScoreCache(tmp_path / "a"))
+    assert again.computed_cells == 0 and again.cached_values == len(archs) * len(chosen)
+
+
+def test_out_of_memory_splits_the_batch_or_records_why_it_cannot(tmp_path):
+    """A fake OOM on the whole batch: the splittable proxy succeeds on chunks, the other is NaN with a reason."""
+    def needs_chunks(probe):
+        if probe.chunks == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return float(probe.chunks)
+
+    splittable = Proxy("split_ok", needs_chunks, frozenset(), True, True, True)
+    whole_only = Proxy("whole_only", needs_chunks, frozenset(), True, False, True)
+    grad_norm = proxies.get("grad_norm")
+    table = scoring.score(nb201.sample(2, seed=1), [splittable, whole_only, grad_norm], SPEC,
+                          cache=ScoreCache(tmp_path))
+    assert list(table.scores["split_ok"]) == [2.0, 2.0]
+    assert np.isnan(table.scores["whole_only"]).all()
+    assert "cannot be split" in table.failures["whole_only"][0]
+    assert np.isfinite(table.scores["grad_norm"]).all()
+
+
+def test_kill_9_leaves_a_readable_cache_that_resumes_without_recomputing(tmp_path, caplog):
+    flush, cell_slack = 0.5, 3.0  # a flushed row is at most `flush` + one cell old
+    child = start_child(tmp_path, n=80, flush=flush, pause=0.15)
+    done_at, total = [], None
+    for line in child.stdout:
+        done, total, stamp = line.split()
+        done_at.append(float(stamp))
+        if done_at[-1] - done_at[0] >= 2 * cell_slack:
+            break
+    child.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    child.wait()
+    assert child.returncode == -signal.SIGKILL and len(done_at) < int(total), "child finished before the kill"
+
+    caplog.set_level(logging.WARNING)
+    assert_segments_readable(tmp_path)
+    resumed = scoring.score(nb201.sample(80, 0), proxies.parse_list(PROXIES), SPEC, cache=ScoreCache(tmp_path))
+    assert "unreadable" not in caplog.text
+    cached = int(total) - resumed.computed_cells
+    old_enough = sum(t < killed_at - cell_slack for t in done_at)
+    assert old_enough <= cached <= len(done_at)
+    assert not resumed.nan_counts()["synflow"] and not resumed.nan_counts()["grad_norm"]
+    fresh = scoring.score(nb201.sample(80, 0)[:5], proxies.parse_list(PROXIES), SPEC,
+                          cache=ScoreCache(tmp_path / "fresh"))
+    for name in fresh.scores:
+        np.testing.assert_array_equal(resumed.scores[name][:5], fresh.scores[name])
+
+
+def test_two_processes_scoring_into_one_cache_do_not_corrupt_it(tmp_path):
+    """Both flush after every cell and compact at the end (over 32 segments), racing each other."""
+    children = [start_child(tmp_path, n=40, flush=0.0, pause=0.02) for _ in range(2)]
+    for child in children:
+        child.communicate()
+        assert child.returncode == 0
+    assert_segments_readable(tmp_path)
+    assert len(list(tmp_path.glob("seg-*.h5"))) < 80, "no compaction happened"
+    again = scoring.score(nb201.sample(40, 0), proxies.parse_list(PROXIES), SPEC, cache=ScoreCache(tmp_path))
+    assert again.computed_cells == 0
+    assert all(np.isfinite(v).all() for v in again.scores.values())
