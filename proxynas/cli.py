@@ -387,5 +387,73 @@ def predict(archs, model_path, archs_file, device, quiet, as_json):
     echo_table(rows, ["index", "predicted", "std", "arch"])
 
 
+@cli.command()
+@click.option("--space", type=click.Choice(["nb201"]), default="nb201", show_default=True)
+@dataset_option
+@click.option("--budget", type=click.IntRange(1), default=20, show_default=True, help="Full trainings allowed.")
+@click.option("--strategy", type=click.Choice(["guided", "ls", "rea", "random"]), default="guided", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--proxies", default=None, help="Proxies the guided search scores candidates with.")
+@click.option("--time-budget", type=click.FloatRange(0, min_open=True), help="Also stop after this many seconds.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def search(space, dataset, budget, strategy, seed, proxies, time_budget, device, quiet, as_json):
+    """Search for the best architecture, fully training (querying) at most --budget cells."""
+    from proxynas import proxies as registry
+    from proxynas import search as searching
+    from proxynas.bench import store
+
+    options = {"device": device} if strategy == "guided" else {}
+    if proxies:
+        if strategy != "guided":
+            raise ProxynasError("--proxies applies to the guided strategy only")
+        options["proxies"] = tuple(p.name for p in registry.parse_list(proxies))
+    bench = store.open_bench()
+    with progress_bar(quiet, "full trainings") as progress:
+        result = searching.run_search(searching.make_strategy(strategy, dataset, seed, **options),
+                                      searching.TabularEvaluator(bench, dataset), budget, seed, time_budget, progress)
+    if as_json:
+        return echo_json(result.to_dict())
+    echo_table([{"trainings": s.trainings, "val_acc": s.val_acc, "best_val_acc": s.best_val_acc, "arch": s.arch}
+                for s in result.trajectory], ["trainings", "val_acc", "best_val_acc", "arch"])
+    click.echo(f"best: {result.best_arch}\nvalidation {result.val_acc:.2f}, test {result.test_acc:.2f} ({dataset}); "
+               f"{result.trainings} full trainings = {result.train_hours:.1f} simulated GPU hours; "
+               f"{result.compute_seconds:.1f} s of compute; stopped by {result.stopped_by}")
+
+
+@cli.command()
+@click.argument("archs_file", metavar="[FILE|-]", type=click.File("r"), default="-")
+@click.option("--space", type=click.Choice(["nb201"]), default="nb201", show_default=True)
+@dataset_option
+@click.option("--by", default="vote", show_default=True, help="A proxy name, 'vote' or 'surrogate'.")
+@click.option("--proxies", default="synflow,grad_norm,jacob_cov", show_default=True, help="Proxies of the vote.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Surrogate model (for --by surrogate).")
+@click.option("--top", type=click.IntRange(1), help="Show only the best K.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the batch and weight init.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def rank(archs_file, space, dataset, by, proxies, model_path, top, seed, batch_size, quiet, as_json):
+    """Rank architectures (arch strings or indices, one per line) by a proxy, a rank vote or a surrogate."""
+    from proxynas import ranking
+    from proxynas.bench import store
+    from proxynas.data import BatchSpec
+
+    bench = store.open_bench()
+    cells = [bench.index.resolve(t) for t in read_tokens(tuple(line.strip() for line in archs_file if line.strip()))]
+    with progress_bar(quiet, "scoring") as progress:
+        order, columns = ranking.rank(cells, by, BatchSpec(dataset, batch_size=batch_size, seed=seed), proxies,
+                                      model_path, bench, progress)
+    rows = [{"rank": r + 1, "index": int(bench.index.index_of(cells[i])), "arch": str(cells[i]),
+             **{name: finite_or_none(float(values[i])) for name, values in columns.items()}}
+            for r, i in enumerate(order[:top])]
+    if as_json:
+        return echo_json({"dataset": dataset, "by": by, "ranking": rows})
+    echo_table([{**r, **{c: "nan" if r[c] is None else f"{r[c]:.6g}" for c in columns}} for r in rows],
+               ["rank", "index", *columns, "arch"])
+
+
 def main() -> None:
     cli(prog_name="proxynas")

@@ -113,8 +113,8 @@ class FeatureMatrix:
         return FeatureMatrix(self.values[index], self.spec)
 
 
-def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=None) -> FeatureMatrix:
-    """The feature matrix of `archs`; NaN where a proxy has no value."""
+def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=None, cache=None) -> FeatureMatrix:
+    """The feature matrix of `archs`; NaN where a proxy has no value. `cache`: a `ScoreCache` to reuse."""
     from proxynas import proxies, scoring
 
     blocks = []
@@ -126,8 +126,8 @@ def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=No
     engine_proxies += [p for p in SIZE_PROXIES if "size" in spec.groups and p not in engine_proxies]
     scores = {}
     if engine_proxies:
-        table = scoring.score(archs, proxies.parse_list(",".join(engine_proxies)), spec.batch, device,
-                              progress=progress)
+        table = scoring.score(archs, proxies.parse_list(",".join(engine_proxies)), spec.batch, device, cache,
+                              progress)
         scores = table.scores
     if "zc" in spec.groups:
         if spec.zc_source != "engine":

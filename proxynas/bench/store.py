@@ -17,6 +17,7 @@ Schema (`schema_version` 1):
 from __future__ import annotations
 
 import datetime
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,7 @@ class NB201Bench:
             ) from exc
         self.index = nb201.IndexMap(self.ops)
         self.cost = TrainingCost()
+        self._sealed = False
         self._columns: dict[tuple[str, str], np.ndarray] = {}
 
     def _read(self, key: str) -> np.ndarray:
@@ -115,8 +117,22 @@ class NB201Bench:
                 raise ProxynasError(f"{self.path} has no {key!r}")
             return h5[key][:]
 
+    @contextmanager
+    def sealed(self):
+        """Within this block accuracies can only be read through `query`, counted: what a search may see."""
+        self._sealed = True
+        try:
+            yield self
+        finally:
+            self._sealed = False
+
     def column(self, dataset: str, metric: str) -> np.ndarray:
         """A metric for all 15,625 cells in index order. Not counted: for analysis, never for search."""
+        if self._sealed:
+            raise ProxynasError(f"a search may read {metric} only through query(), a counted full training")
+        return self._column(dataset, metric)
+
+    def _column(self, dataset: str, metric: str) -> np.ndarray:
         dataset = dataset_name(dataset)
         if metric not in self.metric_names:
             raise ProxynasError(f"unknown metric {metric!r}; valid: {', '.join(self.metric_names)}")
@@ -140,7 +156,7 @@ class NB201Bench:
     def query(self, key: nb201.Arch | str | int, dataset: str) -> dict[str, float]:
         """All metrics of one cell, counted as one full training (adds its simulated training time)."""
         index = self.index.index_of(self.arch(key))
-        record = {m: float(self.column(dataset, m)[index]) for m in self.metric_names}
+        record = {m: float(self._column(dataset, m)[index]) for m in self.metric_names}
         self.cost.trainings += 1
         self.cost.train_seconds += record["train_time_total_s"]
         return record

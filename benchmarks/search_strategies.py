@@ -1,0 +1,174 @@
+"""Search strategies on NAS-Bench-201: validation regret and test accuracy vs full trainings; laptop speed.
+
+Usage: python benchmarks/search_strategies.py [--seeds 100] [--budget 100] [--datasets ...] [--strategies ...]
+       python benchmarks/search_strategies.py --speed   (cold and warm `proxynas search --budget 20`)
+Each run gets seed s = 0..seeds-1 and a fresh evaluator; a full training is a counted query of the
+200-epoch validation accuracy. Regret = validation optimum - best validation accuracy found.
+Writes benchmarks/results/search_strategies.{json,md,png} (or search_speed.{json,md} with --speed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from proxynas import paths
+from proxynas.bench import store
+from proxynas.cache import ScoreCache
+from proxynas.search import STRATEGIES, TabularEvaluator, make_strategy, run_search
+from proxynas.spaces import nb201
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DATASETS = ("cifar10", "cifar100", "imagenet16")
+CHECKPOINTS = (10, 25, 50, 100)
+# CIFAR-10 mean best validation accuracy after 100 queries (validation optimum 91.57).
+ANCHORS_CIFAR10 = {"ls": 91.30, "rea": 91.17, "random": 90.71, "bananas+proxies (Suite-Zero)": 91.23}
+
+
+def runs(bench, dataset: str, strategy: str, seeds: int, budget: int) -> list[dict]:
+    """One record per seed: best validation accuracy after each training, the test accuracy of the
+    cell held best at each checkpoint, and compute seconds."""
+    test = bench.column(dataset, "test_acc")
+    options = {"cache": ScoreCache(paths.cache_dir() / "scores")} if strategy == "guided" else {}
+    records = []
+    for seed in range(seeds):
+        result = run_search(make_strategy(strategy, dataset, seed, **options), TabularEvaluator(bench, dataset),
+                            budget, seed)
+        best_arch = [s.best_arch for s in result.trajectory]
+        records.append({
+            "best_val": [s.best_val_acc for s in result.trajectory],
+            "test_at": {k: float(test[bench.index.index_of(bench.index.resolve(best_arch[k - 1]))])
+                        for k in CHECKPOINTS if k <= budget},
+            "compute_seconds": result.compute_seconds})
+        print(f"\r{dataset} {strategy}: {seed + 1}/{seeds}", end="", flush=True)
+    print()
+    return records
+
+
+def summarise(records: list[dict], optimum: float, budget: int) -> dict:
+    best = np.array([r["best_val"] for r in records])
+    regret = optimum - best
+    found = [int(np.argmax(row >= optimum - 1e-9)) + 1 if (row >= optimum - 1e-9).any() else None for row in best]
+    summary = {"runs": len(records), "median_compute_seconds": float(np.median([r["compute_seconds"] for r in records])),
+               "found_optimum_fraction": {str(k): float(np.mean([f is not None and f <= k for f in found]))
+                                          for k in CHECKPOINTS if k <= budget},
+               "median_trainings_to_optimum": float(np.median([f if f is not None else np.inf for f in found])),
+               "checkpoints": {}}
+    for k in (k for k in CHECKPOINTS if k <= budget):
+        r, t = regret[:, k - 1], np.array([rec["test_at"][k] for rec in records])
+        summary["checkpoints"][str(k)] = {
+            "regret_quartiles": [float(np.percentile(r, q)) for q in (25, 50, 75)],
+            "test_quartiles": [float(np.percentile(t, q)) for q in (25, 50, 75)],
+            "mean_best_val": float(best[:, k - 1].mean())}
+    summary["median_regret_curve"] = [float(v) for v in np.median(regret, axis=0)]
+    summary["regret_curve_quartiles"] = [[float(v) for v in np.percentile(regret, q, axis=0)] for q in (25, 75)]
+    return summary
+
+
+def speed(budget: int = 20) -> dict:
+    """Seconds for `proxynas search --budget 20` with an empty cache, then again with it warm."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "PROXYNAS_CACHE": tmp}
+        command = [sys.executable, "-m", "proxynas.cli", "search", "--budget", str(budget), "--quiet", "--json"]
+        timings = {}
+        for label in ("cold", "warm"):
+            start = time.perf_counter()
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            timings[label] = {"seconds": time.perf_counter() - start,
+                              "val_acc": json.loads(done.stdout)["val_acc"]}
+    return {"command": "proxynas search --budget 20 (guided, cifar10, seed 0)", **timings,
+            "note": "cold: empty cache folder (the benchmark store is rebuilt too); warm: the same folder after"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--budget", type=int, default=100)
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--speed", action="store_true", help="Measure cold/warm CLI search time instead.")
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    if args.speed:
+        result = speed()
+        (RESULTS / "search_speed.json").write_text(json.dumps(result, indent=2) + "\n")
+        (RESULTS / "search_speed.md").write_text(
+            f"`{result['command']}` on this machine: cold {result['cold']['seconds']:.1f} s, "
+            f"warm {result['warm']['seconds']:.1f} s ({result['note']}).\n")
+        return
+    bench = store.open_bench()
+    out = RESULTS / "search_strategies.json"
+    result = json.loads(out.read_text()) if out.exists() else {}
+    result.update({"seeds": args.seeds, "budget": args.budget, "anchors_cifar10_mean_val_at_100": ANCHORS_CIFAR10})
+    for dataset in args.datasets.split(","):
+        optimum = float(np.nanmax(bench.column(dataset, "val_acc")))
+        entry = result.setdefault("datasets", {}).setdefault(dataset, {"val_optimum": optimum, "strategies": {}})
+        for strategy in args.strategies.split(","):
+            entry["strategies"][strategy] = summarise(runs(bench, dataset, strategy, args.seeds, args.budget),
+                                                      optimum, args.budget)
+            out.write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / "search_strategies.md").write_text(markdown(result))
+    plot(result, RESULTS / "search_strategies.png")
+
+
+def markdown(result: dict) -> str:
+    lines = [f"{result['seeds']} seeds per strategy, budget {result['budget']} full trainings (200-epoch validation "
+             "accuracy queries). Regret = validation optimum − best found: median [25%, 75%]; test = test accuracy "
+             "of the returned cell, median.", ""]
+    for dataset, entry in result["datasets"].items():
+        lines += [f"**{dataset}** (validation optimum {entry['val_optimum']:.2f})", "",
+                  "| strategy | " + " | ".join(f"regret @{k} | test @{k}" for k in CHECKPOINTS) +
+                  " | mean val @100 | found optimum by 50 / 100 | median trainings to optimum | s per run |",
+                  "|---|" + "---|---|" * len(CHECKPOINTS) + "---|---|---|---|"]
+        for strategy, s in entry["strategies"].items():
+            cells = []
+            for k in CHECKPOINTS:
+                c = s["checkpoints"].get(str(k))
+                cells += [f"{c['regret_quartiles'][1]:.2f} [{c['regret_quartiles'][0]:.2f}, "
+                          f"{c['regret_quartiles'][2]:.2f}]", f"{c['test_quartiles'][1]:.2f}"] if c else ["—", "—"]
+            at100 = s["checkpoints"].get("100", {}).get("mean_best_val")
+            found = s["found_optimum_fraction"]
+            lines.append(f"| {strategy} | " + " | ".join(cells) +
+                         f" | {at100:.2f} | {found.get('50', 0):.0%} / {found.get('100', 0):.0%} | "
+                         f"{s['median_trainings_to_optimum']:.0f} | {s['median_compute_seconds']:.1f} |")
+        lines.append("")
+    anchors = ", ".join(f"{k} {v}" for k, v in result["anchors_cifar10_mean_val_at_100"].items())
+    lines.append(f"Published CIFAR-10 anchors (mean best validation accuracy after 100 queries): {anchors}.")
+    return "\n".join(lines) + "\n"
+
+
+def plot(result: dict, path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib not installed: no plot")
+        return
+    datasets = list(result["datasets"])
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.8), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        for strategy, s in result["datasets"][dataset]["strategies"].items():
+            steps = np.arange(1, len(s["median_regret_curve"]) + 1)
+            ax.plot(steps, s["median_regret_curve"], label=strategy)
+            ax.fill_between(steps, *s["regret_curve_quartiles"], alpha=0.15)
+        ax.set(yscale="symlog", xlabel="full trainings", title=dataset)
+        ax.set_yscale("symlog", linthresh=0.1)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("validation regret (median, IQR)")
+    axes[0][0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+
+
+if __name__ == "__main__":
+    main()

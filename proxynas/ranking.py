@@ -1,0 +1,39 @@
+"""Order a list of architectures by one proxy, a rank vote of several, or a fitted surrogate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from proxynas import features, metrics, proxies, scoring
+from proxynas.data import BatchSpec
+from proxynas.errors import ProxynasError
+
+
+def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = "synflow,grad_norm,jacob_cov",
+         model_path: Path | None = None, bench=None, progress=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(positions of `cells`, best first; the score columns used). NaN scores rank last.
+
+    `by`: a proxy name, "vote" (mean rank of `vote_proxies` within this list) or "surrogate"
+    (the model at `model_path` predicts accuracy; its std is reported beside it).
+    """
+    if by == "surrogate":
+        if model_path is None:
+            raise ProxynasError("--by surrogate needs --model FILE")
+        from proxynas.surrogate import Surrogate
+
+        model = Surrogate.load(model_path)
+        if model.features.dataset != batch.dataset:
+            raise ProxynasError(f"the model predicts {model.features.dataset} accuracy, not {batch.dataset}")
+        mean, std = model.predict_with_uncertainty(features.build(cells, model.features, bench, progress=progress))
+        columns, key = {"predicted": mean, "std": std}, mean
+    else:
+        if by not in ("vote", *proxies.names()):
+            raise ProxynasError(f"unknown --by {by!r}; valid: vote, surrogate, {', '.join(proxies.names())}")
+        chosen = proxies.parse_list(vote_proxies) if by == "vote" else [proxies.get(by)]
+        columns = dict(scoring.score(cells, chosen, batch, progress=progress).scores)
+        key = metrics.rank_vote(list(columns.values())) if by == "vote" else columns[by]
+        if by == "vote":
+            columns["vote"] = key
+    return np.argsort(-np.nan_to_num(key, nan=-np.inf), kind="stable"), columns
