@@ -1,10 +1,12 @@
 """Seconds per NB201 cell for each proxy, for synflow+grad_norm+jacob_cov together, and for all 13.
 
-Usage: python benchmarks/proxy_speed.py [--sample 30] [--seed 0] [--device cpu] [--full]
+Usage: python benchmarks/proxy_speed.py [--sample 30] [--seed 0] [--device cpu]   (per-cell table)
+       python benchmarks/proxy_speed.py --full   (then: all 15,625 cells with the three, end to end)
 Each measurement scores the same seeded sample into a fresh, empty score cache through the public
 engine (`scoring.score`), so nothing is reused between measurements; each network's time is
-taken between successive progress callbacks (the first one's also covers loading the batch). `--full` also scores
-all 15,625 cells with the three proxies, end to end, and records the wall-clock time.
+taken between successive progress callbacks (the first one's also covers loading the batch).
+`--full` scores all 15,625 cells with the three proxies from an empty cache and records the
+wall-clock time; each mode keeps the other's last result in the JSON.
 Writes benchmarks/results/proxy_speed{,_<device>}.{json,md}.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -56,7 +59,7 @@ def full_space(spec: BatchSpec, device: str) -> dict:
         seconds = time.perf_counter() - start
     print()
     return {"seconds": seconds, "cells": len(archs), "computed_cells": table.computed_cells,
-            "nan": table.nan_counts()}
+            "nan": table.nan_counts(), "load_average_15min_at_end": os.getloadavg()[2]}
 
 
 def main() -> None:
@@ -64,10 +67,22 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--full", action="store_true", help="Also score the whole space with the three.")
+    parser.add_argument("--full", action="store_true", help="Score the whole space with the three, end to end.")
     args = parser.parse_args()
-    archs = nb201.sample(args.sample, args.seed)
     spec = BatchSpec("cifar10", batch_size=64, seed=args.seed)
+    out = RESULTS / f"proxy_speed{'' if args.device == 'cpu' else '_' + args.device}"
+    result = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else {}
+    if args.full:  # the long end-to-end run alone; the per-cell table is kept from the last run
+        result["full_space_three"] = full_space(spec, args.device)
+    else:
+        result.update(per_cell(args, spec))
+    RESULTS.mkdir(exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(markdown(result))
+
+
+def per_cell(args, spec: BatchSpec) -> dict:
+    archs = nb201.sample(args.sample, args.seed)
     runs = {name: name for name in proxies.names()} | {THREE: THREE, "all 13": "all"}
     rows = {}
     for label, proxy_list in runs.items():
@@ -75,22 +90,10 @@ def main() -> None:
         print(f"{label}: median {rows[label]['median_s']:.3f} s per network")
     three = rows[THREE]["median_s"]
     classes = int(nb201.class_ids(nb201.all_archs(), "function").max()) + 1
-    result = {
-        "device": args.device, "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
-        "machine": platform.processor() or platform.machine(), "sample": args.sample, "seed": args.seed,
-        "batch_size": 64, "dataset": "cifar10", "per_cell": rows,
-        "projection_three_s": {"all_cells": three * nb201.NUM_ARCHS,
-                               "function_classes": three * classes},
-    }
-    out = RESULTS / f"proxy_speed{'' if args.device == 'cpu' else '_' + args.device}"
-    previous = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else {}
-    if args.full:
-        result["full_space_three"] = full_space(spec, args.device)
-    elif "full_space_three" in previous:  # keep the last (long) end-to-end measurement
-        result["full_space_three"] = previous["full_space_three"]
-    RESULTS.mkdir(exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    out.with_suffix(".md").write_text(markdown(result))
+    return {"device": args.device, "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
+            "machine": platform.processor() or platform.machine(), "sample": args.sample, "seed": args.seed,
+            "batch_size": 64, "dataset": "cifar10", "per_cell": rows,
+            "projection_three_s": {"all_cells": three * nb201.NUM_ARCHS, "function_classes": three * classes}}
 
 
 def markdown(result: dict) -> str:
@@ -110,7 +113,8 @@ def markdown(result: dict) -> str:
     if "full_space_three" in result:
         full = result["full_space_three"]
         lines.append(f"Measured end to end: all {full['cells']:,} cells scored in {full['seconds'] / 60:.1f} min "
-                     f"({full['computed_cells']:,} networks evaluated; NaN counts {full['nan']}).")
+                     f"({full['computed_cells']:,} networks evaluated; NaN counts {full['nan']}; 15-minute load "
+                     f"average at the end {full['load_average_15min_at_end']:.1f} on {os.cpu_count()} cores).")
     return "\n".join(lines) + "\n"
 
 

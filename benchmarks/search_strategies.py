@@ -24,7 +24,6 @@ from proxynas import paths
 from proxynas.bench import store
 from proxynas.cache import ScoreCache
 from proxynas.search import STRATEGIES, TabularEvaluator, make_strategy, run_search
-from proxynas.spaces import nb201
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from proxynas import paths
 from proxynas.errors import ProxynasError
 
 dataset_option = click.option(
@@ -75,7 +76,6 @@ def data():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def data_build(source, force, as_json):
     """Convert the NB201 benchmark table into the HDF5 store under cache/."""
-    from proxynas import paths
     from proxynas.bench import store
 
     path = store.default_store_path()
@@ -395,30 +395,47 @@ def predict(archs, model_path, archs_file, device, quiet, as_json):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--proxies", default=None, help="Proxies the guided search scores candidates with.")
 @click.option("--time-budget", type=click.FloatRange(0, min_open=True), help="Also stop after this many seconds.")
+@click.option("--evaluator", type=click.Choice(["benchmark", "train"]), default="benchmark", show_default=True,
+              help="Full training = a counted benchmark query, or real training on --data.")
+@click.option("--data", type=click.Path(path_type=Path, exists=True), help="npz or CIFAR folder (--evaluator train).")
+@click.option("--epochs", type=click.IntRange(1), default=200, show_default=True, help="Epochs of real training.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def search(space, dataset, budget, strategy, seed, proxies, time_budget, device, quiet, as_json):
+def search(space, dataset, budget, strategy, seed, proxies, time_budget, evaluator, data, epochs, device, quiet,
+           as_json):
     """Search for the best architecture, fully training (querying) at most --budget cells."""
     from proxynas import proxies as registry
     from proxynas import search as searching
-    from proxynas.bench import store
 
     options = {"device": device} if strategy == "guided" else {}
     if proxies:
         if strategy != "guided":
             raise ProxynasError("--proxies applies to the guided strategy only")
         options["proxies"] = tuple(p.name for p in registry.parse_list(proxies))
-    bench = store.open_bench()
+    if evaluator == "train":
+        if data is None:
+            raise ProxynasError("--evaluator train needs --data FILE")
+        from proxynas.train import TrainConfig
+
+        options["images"] = str(data) if strategy == "guided" else None  # proxies see the same data
+        full_training = searching.TrainingEvaluator(data, TrainConfig(epochs=epochs, seed=seed), device,
+                                                    paths.cache_dir() / "checkpoints")
+    else:
+        from proxynas.bench import store
+
+        full_training = searching.TabularEvaluator(store.open_bench(), dataset)
+    options = {k: v for k, v in options.items() if v is not None}
     with progress_bar(quiet, "full trainings") as progress:
-        result = searching.run_search(searching.make_strategy(strategy, dataset, seed, **options),
-                                      searching.TabularEvaluator(bench, dataset), budget, seed, time_budget, progress)
+        result = searching.run_search(searching.make_strategy(strategy, dataset, seed, **options), full_training,
+                                      budget, seed, time_budget, progress)
     if as_json:
         return echo_json(result.to_dict())
     echo_table([{"trainings": s.trainings, "val_acc": s.val_acc, "best_val_acc": s.best_val_acc, "arch": s.arch}
                 for s in result.trajectory], ["trainings", "val_acc", "best_val_acc", "arch"])
+    hours = "simulated GPU hours" if evaluator == "benchmark" else "hours of real training"
     click.echo(f"best: {result.best_arch}\nvalidation {result.val_acc:.2f}, test {result.test_acc:.2f} ({dataset}); "
-               f"{result.trainings} full trainings = {result.train_hours:.1f} simulated GPU hours; "
+               f"{result.trainings} full trainings = {result.train_hours:.1f} {hours}; "
                f"{result.compute_seconds:.1f} s of compute; stopped by {result.stopped_by}")
 
 
@@ -453,6 +470,34 @@ def rank(archs_file, space, dataset, by, proxies, model_path, top, seed, batch_s
         return echo_json({"dataset": dataset, "by": by, "ranking": rows})
     echo_table([{**r, **{c: "nan" if r[c] is None else f"{r[c]:.6g}" for c in columns}} for r in rows],
                ["rank", "index", *columns, "arch"])
+
+
+@cli.command()
+@click.argument("arch")
+@click.option("--data", type=click.Path(path_type=Path, exists=True), required=True,
+              help="npz (images uint8 N×H×W×3, labels) or an official CIFAR python folder.")
+@click.option("--epochs", type=click.IntRange(1), default=200, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Split, init, shuffling and augmentation.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def train(arch, data, epochs, batch_size, val_fraction, seed, device, quiet, as_json):
+    """Train one architecture for real (NB201 recipe; checkpointed each epoch, so a killed run resumes)."""
+    from dataclasses import asdict
+
+    from proxynas.spaces import nb201
+    from proxynas.train import TrainConfig, train as train_cell
+
+    cell = nb201.parse(arch)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, val_fraction=val_fraction, seed=seed)
+    with progress_bar(quiet, "epochs") as progress:
+        history = train_cell(cell, data, config, device, paths.cache_dir() / "checkpoints", progress)
+    if as_json:
+        return echo_json({"arch": str(cell), "data": str(data), "config": asdict(config), "device": device,
+                          "epochs": [asdict(e) for e in history]})
+    echo_table([asdict(e) for e in history], ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "seconds"])
 
 
 def main() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from proxynas.errors import ProxynasError
 from proxynas.search.base import Strategy
-from proxynas.search.loop import SearchResult, TabularEvaluator, run_search
+from proxynas.search.loop import SearchResult, TabularEvaluator, TrainingEvaluator, run_search
 
-__all__ = ["Strategy", "SearchResult", "TabularEvaluator", "run_search", "make_strategy", "STRATEGIES"]
+__all__ = ["Strategy", "SearchResult", "TabularEvaluator", "TrainingEvaluator", "run_search", "make_strategy",
+           "STRATEGIES"]
 
 STRATEGIES = ("guided", "ls", "rea", "random")
 

@@ -29,11 +29,12 @@ class GuidedSearch(Strategy):
     name = "guided"
 
     def __init__(self, dataset: str, seed: int, proxies=DEFAULT_PROXIES, pool: int = 1000, warm: int = 5,
-                 per_round: int = 1, expand: int = 3, kappa: float = 0.5, device: str = "cpu", cache=None):
+                 per_round: int = 1, expand: int = 3, kappa: float = 0.5, device: str = "cpu", cache=None,
+                 images: str | None = None):
         super().__init__(dataset, seed)
         if warm < 2:
             raise ProxynasError("the guided search needs at least 2 warm-start trainings to fit its surrogate")
-        self.spec = features.FeatureSpec(("onehot", "zc"), tuple(proxies), batch=BatchSpec(dataset))
+        self.spec = features.FeatureSpec(("onehot", "zc"), tuple(proxies), batch=BatchSpec(dataset, images=images))
         self.seed, self.warm, self.per_round, self.expand, self.kappa = seed, warm, per_round, expand, kappa
         self.device = device
         self.cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")

@@ -7,6 +7,7 @@ else can read accuracies while the search runs. Test accuracy is read only after
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -96,3 +97,32 @@ def run_search(strategy: Strategy, evaluator, budget: int, seed: int, time_budge
     return SearchResult(strategy.name, strategy.dataset, seed, str(best[0]), best[1],
                         evaluator.test_accuracy(best[0]), len(trained), evaluator.train_hours(),
                         time.perf_counter() - start, stopped_by, trajectory)
+
+
+class TrainingEvaluator:
+    """Full training = really training the cell on an image dataset (`proxynas.train`); the budget counts
+    these runs. There is no test split, so the result's test accuracy is NaN."""
+
+    def __init__(self, source, config, device: str = "cpu", checkpoint_dir=None, progress=None):
+        from proxynas.train import load_split
+
+        self.source, self.config, self.device = source, config, device
+        self.checkpoint_dir, self.progress = checkpoint_dir, progress
+        self.split = load_split(source, config)  # loaded and normalised once for every training
+        self.seconds = 0.0
+
+    def sealed(self):
+        return contextlib.nullcontext()
+
+    def train(self, arch: nb201.Arch) -> float:
+        from proxynas.train import train
+
+        history = train(arch, self.source, self.config, self.device, self.checkpoint_dir, self.progress, self.split)
+        self.seconds += sum(e.seconds for e in history)
+        return history[-1].val_acc
+
+    def train_hours(self) -> float:
+        return self.seconds / 3600
+
+    def test_accuracy(self, arch: nb201.Arch) -> float:
+        return float("nan")

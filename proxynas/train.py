@@ -1,0 +1,168 @@
+"""Real training of an NB201 network on an image dataset: the "full training" for cells outside any table.
+
+Recipe (NB201's by default): SGD with Nesterov momentum 0.9, learning rate 0.1 on a cosine schedule
+to 0, weight decay 5e-4, batch 256, random crop (4-pixel zero padding) and horizontal flip; images
+normalised with the training split's per-channel mean and std. The validation split is a seeded
+`val_fraction` of the data. On CUDA the forward runs under bfloat16 autocast (mixed precision).
+
+After every epoch a checkpoint (weights, optimiser, schedule, generator state, history) is written
+atomically under `checkpoint_dir`, keyed by everything that defines the run; a killed run resumes
+from its last finished epoch, and a finished one is not trained again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from proxynas.data import load_images
+from proxynas.errors import ProxynasError
+from proxynas.spaces import nb201
+from proxynas.spaces.nb201_net import NB201Network
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 200
+    batch_size: int = 256
+    learning_rate: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    val_fraction: float = 0.1
+    seed: int = 0
+
+
+@dataclass
+class Split:
+    """Normalised float tensors (N, 3, H, W) and labels of the training and validation splits."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    num_classes: int
+
+
+def load_split(source: Path, config: TrainConfig) -> Split:
+    images, labels = load_images(source)
+    if images.ndim != 4 or images.shape[-1] != 3 or len(images) != len(labels) or len(images) < 4:
+        raise ProxynasError(f"{source}: need uint8 images N×H×W×3 with one label each, got {images.shape}")
+    if not 0 < config.val_fraction < 1:
+        raise ProxynasError(f"the validation fraction must lie in (0, 1), got {config.val_fraction}")
+    order = np.random.default_rng(config.seed).permutation(len(images))
+    n_val = max(1, int(round(config.val_fraction * len(images))))
+    val, train = order[:n_val], order[n_val:]
+    x = torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32))
+    mean, std = x[train].mean(dim=(0, 2, 3), keepdim=True), x[train].std(dim=(0, 2, 3), keepdim=True)
+    x = (x - mean) / std
+    y = torch.from_numpy(labels.astype(np.int64))
+    return Split(x[train], y[train], x[val], y[val], int(labels.max()) + 1)
+
+
+def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random crop of the 4-pixel zero-padded image and horizontal flip, drawn per image."""
+    n, _, h, w = batch.shape
+    padded = F.pad(batch, (4, 4, 4, 4))
+    dy, dx = (torch.randint(0, 9, (n,), generator=generator).tolist() for _ in range(2))
+    out = torch.stack([padded[i, :, y:y + h, x:x + w] for i, (y, x) in enumerate(zip(dy, dx))])
+    flip = torch.rand(n, generator=generator) < 0.5
+    out[flip] = out[flip].flip(3)
+    return out
+
+
+@dataclass
+class Epoch:
+    epoch: int
+    train_loss: float
+    train_acc: float
+    val_loss: float
+    val_acc: float
+    seconds: float
+
+
+def run_key(arch: nb201.Arch, source: Path, config: TrainConfig) -> str:
+    """Names a run by the cell, the data file (path, size, mtime) and the recipe."""
+    stat = Path(source).stat()
+    text = f"{arch}|{Path(source).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{sorted(asdict(config).items())}"
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def train(arch: nb201.Arch, source: Path, config: TrainConfig, device: str = "cpu",
+          checkpoint_dir: Path | None = None, progress=None, split: Split | None = None) -> list[Epoch]:
+    """Train `arch` on the images at `source`; per-epoch history (resumed from a checkpoint if any)."""
+    if config.epochs < 1:
+        raise ProxynasError("train for at least one epoch")
+    split = split or load_split(source, config)
+    torch.manual_seed(config.seed)
+    net = NB201Network(arch, split.num_classes).to(device, memory_format=torch.channels_last)
+    optimiser = torch.optim.SGD(net.parameters(), lr=config.learning_rate, momentum=config.momentum,
+                                weight_decay=config.weight_decay, nesterov=True)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
+    generator = torch.Generator().manual_seed(config.seed)
+    history: list[Epoch] = []
+    checkpoint = Path(checkpoint_dir) / f"{run_key(arch, source, config)}.pt" if checkpoint_dir else None
+    if checkpoint is not None and checkpoint.exists():
+        state = _load_checkpoint(checkpoint)
+        net.load_state_dict(state["net"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        history = [Epoch(**e) for e in state["history"]]
+    for epoch in range(len(history), config.epochs):
+        start = time.perf_counter()
+        train_loss, train_acc = _run_epoch(net, split.train_x, split.train_y, config.batch_size, device,
+                                           optimiser, generator)
+        val_loss, val_acc = _run_epoch(net, split.val_x, split.val_y, config.batch_size, device)
+        schedule.step()
+        history.append(Epoch(epoch + 1, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(),
+                                          "schedule": schedule.state_dict(), "generator": generator.get_state(),
+                                          "history": [asdict(e) for e in history]})
+        if progress:
+            progress(epoch + 1, config.epochs)
+    return history
+
+
+def _run_epoch(net, x, y, batch_size, device, optimiser=None, generator=None) -> tuple[float, float]:
+    """One pass over (x, y): training (shuffled, augmented) if an optimiser is given; (mean loss, accuracy %)."""
+    training = optimiser is not None
+    net.train(training)
+    order = torch.randperm(len(x), generator=generator) if training else torch.arange(len(x))
+    total_loss, correct = 0.0, 0
+    with torch.set_grad_enabled(training):
+        for rows in order.split(batch_size):
+            inputs = augment(x[rows], generator) if training else x[rows]
+            inputs = inputs.to(device, memory_format=torch.channels_last)
+            labels = y[rows].to(device)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=inputs.is_cuda):
+                logits = net(inputs)
+                loss = F.cross_entropy(logits.float(), labels)
+            if training:
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+            total_loss += float(loss.detach()) * len(rows)
+            correct += int((logits.argmax(1) == labels).sum())
+    return total_loss / len(x), 100.0 * correct / len(x)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _load_checkpoint(path: Path) -> dict:
+    try:
+        return torch.load(path, weights_only=True)
+    except Exception as exc:  # torch.load raises many types on a truncated or foreign file
+        raise ProxynasError(f"cannot resume from checkpoint {path} ({exc}); delete it to train from scratch") from exc
