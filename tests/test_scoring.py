@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import h5py
@@ -44,6 +43,13 @@ scoring.score(nb201.sample(n, 0), proxies.parse_list("{proxies}"), BatchSpec("ci
 def start_child(root: Path, n: int, flush: float, pause: float) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", CHILD, str(root), str(n), str(flush), str(pause)],
                             stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+
+
+def flushed_by_now(done_at: list[float], flush: float) -> list[float]:
+    """Report times of cells that must be on disk: the engine checks its flush clock after every cell,
+    before reporting it, so a cell reported `flush` + the longest report gap before the last report was
+    written by then."""
+    return [t for t in done_at if t <= done_at[-1] - flush - max(np.diff(done_at))]
 
 
 def assert_segments_readable(root: Path) -> None:
@@ -92,31 +98,31 @@ def test_out_of_memory_splits_the_batch_or_records_why_it_cannot(tmp_path):
 
 
 def test_kill_9_leaves_a_readable_cache_that_resumes_without_recomputing(tmp_path, caplog):
-    flush, cell_slack = 0.5, 3.0  # a flushed row is at most `flush` + one cell old
+    flush = 0.5
     child = start_child(tmp_path, n=80, flush=flush, pause=0.15)
     done_at, total = [], None
     for line in child.stdout:
         done, total, stamp = line.split()
         done_at.append(float(stamp))
-        if done_at[-1] - done_at[0] >= 2 * cell_slack:
+        if len(done_at) > 2 and len(flushed_by_now(done_at, flush)) >= 3:
             break
+    must_be_on_disk = len(flushed_by_now(done_at, flush))
     child.send_signal(signal.SIGKILL)
-    killed_at = time.time()
     child.wait()
-    assert child.returncode == -signal.SIGKILL and len(done_at) < int(total), "child finished before the kill"
+    reported = len(done_at) + sum(len(line.split()) == 3 for line in child.stdout.read().splitlines())
+    assert child.returncode == -signal.SIGKILL and reported < int(total), "child finished before the kill"
 
     caplog.set_level(logging.WARNING)
     assert_segments_readable(tmp_path)
     resumed = scoring.score(nb201.sample(80, 0), proxies.parse_list(PROXIES), SPEC, cache=ScoreCache(tmp_path))
     assert "unreadable" not in caplog.text
     cached = int(total) - resumed.computed_cells
-    old_enough = sum(t < killed_at - cell_slack for t in done_at)
-    assert old_enough <= cached <= len(done_at)
+    assert must_be_on_disk <= cached <= reported + 1  # + 1: a cell flushed but killed before it was reported
     assert not resumed.nan_counts()["synflow"] and not resumed.nan_counts()["grad_norm"]
     fresh = scoring.score(nb201.sample(80, 0)[:5], proxies.parse_list(PROXIES), SPEC,
                           cache=ScoreCache(tmp_path / "fresh"))
-    for name in fresh.scores:
-        np.testing.assert_array_equal(resumed.scores[name][:5], fresh.scores[name])
+    for name in fresh.scores:  # the child ran on one thread: float sums may differ in the last digits
+        np.testing.assert_allclose(resumed.scores[name][:5], fresh.scores[name], rtol=1e-5)
 
 
 def test_two_processes_scoring_into_one_cache_do_not_corrupt_it(tmp_path):
