@@ -135,9 +135,11 @@ def markdown(result: dict) -> str:
                           f"{c['regret_quartiles'][2]:.2f}]", f"{c['test_quartiles'][1]:.2f}"] if c else ["—", "—"]
             at100 = s["checkpoints"].get("100", {}).get("mean_best_val")
             found = s["found_optimum_fraction"]
+            to_optimum = s["median_trainings_to_optimum"]
+            to_optimum = f"{to_optimum:.0f}" if np.isfinite(to_optimum) else f"> {result['budget']}"
             lines.append(f"| {strategy} | " + " | ".join(cells) +
                          f" | {at100:.2f} | {found.get('50', 0):.0%} / {found.get('100', 0):.0%} | "
-                         f"{s['median_trainings_to_optimum']:.0f} | {s['median_compute_seconds']:.1f} |")
+                         f"{to_optimum} | {s['median_compute_seconds']:.1f} |")
         lines.append("")
     anchors = ", ".join(f"{k} {v}" for k, v in result["anchors_cifar10_mean_val_at_100"].items())
     lines.append(f"Published CIFAR-10 anchors (mean best validation accuracy after 100 queries): {anchors}.")

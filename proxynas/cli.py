@@ -502,3 +502,7 @@ def train(arch, data, epochs, batch_size, val_fraction, seed, device, quiet, as_
 
 def main() -> None:
     cli(prog_name="proxynas")
+
+
+if __name__ == "__main__":
+    main()
