@@ -1,3 +1,4 @@
+import functools
 import math
 
 import numpy as np
@@ -19,8 +20,13 @@ NO_SIGNAL = nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~
 FUNCTION_ONLY = [p for p in proxies.names() if proxies.get(p).function_only]
 
 
+@functools.lru_cache(maxsize=None)
+def batch_of(dataset: str, size: int):
+    return make_batch(BatchSpec(dataset, batch_size=size, seed=0))
+
+
 def make_probe(arch, dataset="cifar10", batch=16, needs=None, **kwargs):
-    inputs, labels = make_batch(BatchSpec(dataset, batch_size=batch, seed=0))
+    inputs, labels = batch_of(dataset, batch)
     wanted = frozenset().union(*(proxies.get(p).needs for p in proxies.names())) if needs is None else needs
     return proxies.Probe(arch, dataset, inputs, labels, seed=0, needs=wanted, **kwargs)
 
