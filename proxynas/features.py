@@ -66,6 +66,11 @@ class FeatureSpec:
             names += [f"size:{p}" for p in SIZE_PROXIES]
         return names
 
+    def engine_proxies(self) -> list[str]:
+        """Proxies the scoring engine computes for these features (each once)."""
+        names = list(self.proxies) if "zc" in self.groups and self.zc_source == "engine" else []
+        return names + [p for p in SIZE_PROXIES if "size" in self.groups and p not in names]
+
     def to_dict(self) -> dict:
         return {"groups": list(self.groups), "proxies": list(self.proxies), "zc_source": self.zc_source,
                 "batch": asdict(self.batch)}
@@ -122,8 +127,7 @@ def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=No
         blocks.append(onehot(archs))
     if "path" in spec.groups:
         blocks.append(path_counts(archs))
-    engine_proxies = list(spec.proxies) if "zc" in spec.groups and spec.zc_source == "engine" else []
-    engine_proxies += [p for p in SIZE_PROXIES if "size" in spec.groups and p not in engine_proxies]
+    engine_proxies = spec.engine_proxies()
     scores = {}
     if engine_proxies:
         table = scoring.score(archs, proxies.parse_list(",".join(engine_proxies)), spec.batch, device, cache,

@@ -20,7 +20,7 @@ import xgboost as xgb
 
 from proxynas import __version__
 from proxynas.errors import ProxynasError
-from proxynas.features import SIZE_PROXIES, FeatureMatrix, FeatureSpec
+from proxynas.features import FeatureMatrix, FeatureSpec
 
 FORMAT = "proxynas-surrogate"
 FORMAT_VERSION = 1
@@ -152,6 +152,4 @@ def _proxy_keys(spec: FeatureSpec) -> list[str]:
     """Versioned keys of the engine proxies behind the features (a new implementation must refit)."""
     from proxynas import proxies
 
-    engine = list(spec.proxies) if "zc" in spec.groups and spec.zc_source == "engine" else []
-    engine += list(SIZE_PROXIES) if "size" in spec.groups else []
-    return [proxies.get(p).key for p in engine]
+    return [proxies.get(p).key for p in spec.engine_proxies()]
