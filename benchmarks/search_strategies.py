@@ -23,6 +23,8 @@ import numpy as np
 from proxynas import paths
 from proxynas.bench import store
 from proxynas.cache import ScoreCache
+from proxynas.errors import ProxynasError
+from proxynas.plots import pyplot
 from proxynas.search import STRATEGIES, TabularEvaluator, make_strategy, run_search
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -148,12 +150,9 @@ def markdown(result: dict) -> str:
 
 def plot(result: dict, path: Path) -> None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no plot")
+        plt = pyplot()
+    except ProxynasError as missing:
+        print(f"no plot: {missing}")
         return
     datasets = list(result["datasets"])
     fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.8), squeeze=False)

@@ -22,6 +22,8 @@ from proxynas import features, metrics
 from proxynas.bench import store
 from proxynas.cli import DEFAULT_ZC
 from proxynas.data import BatchSpec
+from proxynas.errors import ProxynasError
+from proxynas.plots import pyplot
 from proxynas.spaces import nb201
 from proxynas.surrogate import DEFAULT_ENSEMBLE, DEFAULT_PARAMS, DEFAULT_ROUNDS, Surrogate
 
@@ -151,12 +153,9 @@ def markdown(result: dict) -> str:
 
 def plot(result: dict, path: Path) -> None:
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("matplotlib not installed: no plot")
+        plt = pyplot()
+    except ProxynasError as missing:
+        print(f"no plot: {missing}")
         return
     done = [d for d in DATASETS if d in result["datasets"]]
     fig, axes = plt.subplots(1, len(done), figsize=(4.5 * len(done), 3.8), sharey=True, squeeze=False)

@@ -12,15 +12,21 @@ from proxynas.errors import ProxynasError
 from proxynas.metrics import rank_vote
 
 
-def correlation_scatter(scores: dict[str, np.ndarray], truth: np.ndarray, rows: dict, path: Path, label: str) -> None:
-    """One panel per proxy (and the vote): rank of the score (x) against the accuracy (y)."""
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend, or a clear error naming the optional extra."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise ProxynasError('--plot needs matplotlib: pip install "proxynas[plot]"') from None
+        raise ProxynasError('plotting needs matplotlib: pip install "proxynas[plot]"') from None
+    return plt
+
+
+def correlation_scatter(scores: dict[str, np.ndarray], truth: np.ndarray, rows: dict, path: Path, label: str) -> None:
+    """One panel per proxy (and the vote): rank of the score (x) against the accuracy (y)."""
+    plt = pyplot()
     panels = dict(scores)
     if len(scores) > 1:
         panels["vote"] = rank_vote(list(scores.values()))
