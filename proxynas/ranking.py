@@ -12,7 +12,7 @@ from proxynas.errors import ProxynasError
 
 
 def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = "synflow,grad_norm,jacob_cov",
-         model_path: Path | None = None, bench=None, progress=None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+         model_path: Path | None = None, bench=None, progress=None, device: str = "cpu") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(positions of `cells`, best first; the score columns used). NaN scores rank last.
 
     `by`: a proxy name, "vote" (mean rank of `vote_proxies` within this list) or "surrogate"
@@ -26,13 +26,13 @@ def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = "synflow,grad_nor
         model = Surrogate.load(model_path)
         if model.features.dataset != batch.dataset:
             raise ProxynasError(f"the model predicts {model.features.dataset} accuracy, not {batch.dataset}")
-        mean, std = model.predict_with_uncertainty(features.build(cells, model.features, bench, progress=progress))
+        mean, std = model.predict_with_uncertainty(features.build(cells, model.features, bench, device, progress))
         columns, key = {"predicted": mean, "std": std}, mean
     else:
         if by not in ("vote", *proxies.names()):
             raise ProxynasError(f"unknown --by {by!r}; valid: vote, surrogate, {', '.join(proxies.names())}")
         chosen = proxies.parse_list(vote_proxies) if by == "vote" else [proxies.get(by)]
-        columns = dict(scoring.score(cells, chosen, batch, progress=progress).scores)
+        columns = dict(scoring.score(cells, chosen, batch, device, progress=progress).scores)
         key = metrics.rank_vote(list(columns.values())) if by == "vote" else columns[by]
         if by == "vote":
             columns["vote"] = key

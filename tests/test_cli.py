@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from proxynas.cli import cli
@@ -48,6 +49,8 @@ def test_query_reads_indices_and_tuples_from_stdin(bench):
     (["query", "1", "--dataset", "mnist"], "--dataset"),
     (["query"], "no architectures"),
     (["data", "import-zc", "/nonexistent.json"], "cannot read Suite-Zero file"),
+    pytest.param(["rank", "--device", "cuda"], "no CUDA device", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="the error is for machines without CUDA")),
 ])
 def test_errors_are_one_line_with_exit_code_2(bench, args, message):
     result = run(*args)

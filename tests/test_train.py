@@ -54,11 +54,29 @@ def test_bad_data_and_corrupt_checkpoints_are_clear_errors(tiny_data, tmp_path):
         training.train(CELL, tiny_data, TINY, checkpoint_dir=tmp_path)
 
 
-def test_train_cli_and_search_with_real_training(tiny_data):
-    result = CliRunner().invoke(cli, ["train", str(CELL), "--data", str(tiny_data), "--epochs", "1",
-                                      "--batch-size", "40", "--quiet", "--json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["epochs"][0]["epoch"] == 1
+def test_train_cli_and_search_with_real_training(bench, tiny_data):
+    def train_cli(arch):
+        result = CliRunner().invoke(cli, ["train", arch, "--data", str(tiny_data), "--epochs", "1",
+                                          "--batch-size", "40", "--quiet", "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    by_string = train_cli(str(CELL))
+    assert by_string["epochs"][0]["epoch"] == 1
+    by_index = train_cli(str(bench.index.index_of(CELL)))  # the same run: read back from its checkpoint
+    assert by_index["arch"] == str(CELL) and by_index["epochs"] == by_string["epochs"]
     evaluator = TrainingEvaluator(tiny_data, TINY)
     found = run_search(make_strategy("random", "cifar10", 0), evaluator, 2, seed=0)
     assert found.trainings == 2 and np.isnan(found.test_acc) and found.train_hours > 0
+    assert list(evaluator.histories) == [nb201.parse(s.arch) for s in found.trajectory]
+
+
+def test_search_cli_with_real_training_reports_every_history(tiny_data):
+    result = CliRunner().invoke(cli, ["search", "--strategy", "random", "--budget", "2", "--evaluator", "train",
+                                      "--data", str(tiny_data), "--epochs", "1", "--batch-size", "40", "--quiet",
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["trainings"] == 2 and np.isnan(payload["test_acc"])
+    assert sorted(payload["histories"]) == sorted(s["arch"] for s in payload["trajectory"])
+    assert all(len(h) == 1 and h[0]["val_acc"] >= 0 for h in payload["histories"].values())

@@ -109,7 +109,7 @@ class TrainingEvaluator:
         self.source, self.config, self.device = source, config, device
         self.checkpoint_dir, self.progress = checkpoint_dir, progress
         self.split = load_split(source, config)  # loaded and normalised once for every training
-        self.seconds = 0.0
+        self.histories: dict[nb201.Arch, list] = {}  # per-epoch history of every training, in order
 
     def sealed(self):
         return contextlib.nullcontext()
@@ -118,11 +118,11 @@ class TrainingEvaluator:
         from proxynas.train import train
 
         history = train(arch, self.source, self.config, self.device, self.checkpoint_dir, self.progress, self.split)
-        self.seconds += sum(e.seconds for e in history)
+        self.histories[arch] = history
         return history[-1].val_acc
 
     def train_hours(self) -> float:
-        return self.seconds / 3600
+        return sum(e.seconds for history in self.histories.values() for e in history) / 3600
 
     def test_accuracy(self, arch: nb201.Arch) -> float:
         return float("nan")

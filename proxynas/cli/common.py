@@ -1,0 +1,108 @@
+"""What every command shares: the one-line-error group, common options, tables, JSON, progress."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from proxynas.errors import ProxynasError
+
+dataset_option = click.option(
+    "--dataset", type=click.Choice(["cifar10", "cifar100", "imagenet16", "ImageNet16-120"], case_sensitive=False),
+    default="cifar10", show_default=True, callback=lambda ctx, param, value: value and value.lower().removesuffix("-120"))
+
+
+def _cuda_must_exist(ctx, param, value):
+    if value == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise click.BadParameter("no CUDA device is available to PyTorch here", ctx, param)
+    return value
+
+
+device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+                             callback=_cuda_must_exist)
+space_option = click.option("--space", type=click.Choice(["nb201"]), default="nb201", show_default=True)
+quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+class OneLineErrors(click.Group):
+    """A click group whose user errors print one line on stderr and exit with code 2, no traceback."""
+
+    def main(self, args=None, prog_name=None, **extra):
+        extra["standalone_mode"] = False
+        try:
+            code = super().main(args, prog_name, **extra)
+        except (ProxynasError, click.ClickException, OSError) as exc:
+            message = exc.format_message() if isinstance(exc, click.ClickException) else str(exc)
+            click.echo(f"proxynas: error: {' '.join(message.split())}", err=True)
+            sys.exit(2)
+        except click.Abort:
+            click.echo("proxynas: aborted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def echo_table(rows: list[dict], columns: list[str]) -> None:
+    """Print rows as an aligned text table (floats with 2 decimals)."""
+    cells = [[f"{r[c]:.2f}" if isinstance(r[c], float) else str(r[c]) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    for line in [columns, *cells]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip())
+
+
+def echo_json(value) -> None:
+    click.echo(json.dumps(value, indent=2, allow_nan=True))
+
+
+def read_tokens(tokens: tuple[str, ...]) -> list[str]:
+    """Architecture tokens from the command line; '-' reads more, one per line, from stdin."""
+    result = []
+    for token in tokens:
+        if token == "-":
+            result.extend(line.strip() for line in sys.stdin if line.strip())
+        else:
+            result.append(token)
+    if not result:
+        raise ProxynasError("no architectures given")
+    return result
+
+
+@click.group(cls=OneLineErrors)
+@click.version_option(package_name="proxynas")
+def cli():
+    """proxynas: training-free neural architecture search over NAS benchmarks."""
+
+
+class progress_bar:
+    """A click progress bar on stderr fed by the library's (done, total) callback; silent if quiet."""
+
+    def __init__(self, quiet: bool, label: str):
+        self.quiet, self.label, self.bar, self.shown = quiet, label, None, 0
+
+    def __enter__(self):
+        return None if self.quiet else self.update
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_eta=True,
+                                         show_pos=True)
+            self.bar.__enter__()
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def finite_or_none(value: float):
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def main() -> None:
+    cli(prog_name="proxynas")

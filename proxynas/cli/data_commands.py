@@ -1,0 +1,89 @@
+"""`data build|info|import-zc` and `query`: the benchmark store and lookups in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from proxynas import paths
+from proxynas.cli.common import cli, dataset_option, echo_json, echo_table, json_option, read_tokens
+from proxynas.errors import ProxynasError
+
+QUERY_COLUMNS = ("test_acc", "val_acc", "test_acc_12", "val_acc_12", "params_m", "train_time_total_s")
+
+
+@cli.group()
+def data():
+    """Build, inspect and extend the benchmark store."""
+
+
+@data.command("build")
+@click.option("--source", type=click.Path(path_type=Path), help="Folder or file with the NB201 table.")
+@click.option("--force", is_flag=True, help="Rebuild even if the store exists.")
+@json_option
+def data_build(source, force, as_json):
+    """Convert the NB201 benchmark table into the HDF5 store under cache/."""
+    from proxynas.bench import store
+
+    path = store.default_store_path()
+    if path.exists() and not force:
+        message = f"store exists: {path} (use --force to rebuild)"
+    else:
+        source = source or paths.data_dir()
+        if source is None:
+            raise ProxynasError("no source data: pass --source DIR or set PROXYNAS_DATA")
+        store.build_store(source, path)
+        message = f"built {path} from {source}"
+    echo_json({"path": str(path), "message": message}) if as_json else click.echo(message)
+
+
+@data.command("info")
+@json_option
+def data_info(as_json):
+    """Show what is built, where, record counts and the best architecture per dataset."""
+    from proxynas.bench import store
+
+    info = store.describe(store.open_bench())
+    if as_json:
+        return echo_json(info)
+    click.echo(f"store: {info['path']}\nbuilt: {info['built_utc']} from {info['source']}")
+    click.echo(f"architectures: {info['archs']}  classes: " +
+               ", ".join(f"{n} ({form})" for form, n in info["classes"].items()))
+    rows = [{"dataset": ds, **d} for ds, d in info["datasets"].items()]
+    echo_table(rows, ["dataset", "records", "best_index", "best_test_acc", "best_arch"])
+    for name, per_ds in info["precomputed"].items():
+        click.echo(f"precomputed '{name}': " + "; ".join(
+            f"{ds}: {d['archs']} archs, {len(d['proxies'])} proxies" for ds, d in per_ds.items()))
+
+
+@data.command("import-zc")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--name", default="suite_zero", show_default=True, help="Name of the precomputed source.")
+@json_option
+def data_import_zc(file, name, as_json):
+    """Import a NAS-Bench-Suite-Zero score file (zc_nasbench201.json) as precomputed scores."""
+    from proxynas.bench import store, suite_zero
+
+    bench = store.open_bench()
+    counts = suite_zero.import_suite_zero(bench.path, file, bench.index, name)
+    if as_json:
+        return echo_json({"source": name, "file": str(file), "archs": counts})
+    click.echo(f"imported '{name}' from {file}: " + ", ".join(f"{ds} {n} archs" for ds, n in counts.items()))
+
+
+@cli.command()
+@click.argument("archs", nargs=-1)
+@dataset_option
+@json_option
+def query(archs, dataset, as_json):
+    """Look up benchmark results of architectures (arch strings, NASLib tuples or indices; - = stdin)."""
+    from proxynas.bench import store
+
+    bench = store.open_bench()
+    records = [store.arch_record(bench, bench.index.resolve(t), dataset) for t in read_tokens(archs)]
+    if as_json:
+        return echo_json({"dataset": dataset, "results": records, "cost": vars(bench.cost)})
+    echo_table([{**r, **r["metrics"]} for r in records], ["index", *QUERY_COLUMNS, "arch"])
+    click.echo(f"({dataset}: val_acc = {bench.source_column(dataset, 'val_acc')}; simulated training cost "
+               f"{bench.cost.trainings} full trainings, {bench.cost.train_seconds / 3600:.2f} h)")

@@ -1,0 +1,91 @@
+"""`fit` and `predict`: the XGBoost surrogate on architecture encodings and proxy scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, echo_table, finite_or_none,
+                                 json_option, progress_bar, quiet_option, read_tokens, space_option)
+
+DEFAULT_ZC = "synflow,grad_norm,snip,jacob_cov,nwot,l2_norm,params,flops"
+
+
+@cli.command()
+@space_option
+@dataset_option
+@click.option("--train-size", type=click.IntRange(2), default=100, show_default=True)
+@click.option("--features", "groups", default="onehot,zc", show_default=True,
+              help="Comma-separated groups: onehot, path, zc, size.")
+@click.option("--proxies", default=DEFAULT_ZC, show_default=True, help="Proxies of the zc group.")
+@click.option("--zc-source", default="engine", show_default=True,
+              help="'engine' (compute and cache) or a precomputed source imported with `data import-zc`.")
+@click.option("--target", type=click.Choice(["test", "val"]), default="test", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the sample, batch and model.")
+@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="Where to save the model (JSON metadata; XGBoost members beside it).")
+@click.option("--eval-size", type=click.IntRange(0), default=0, help="Held-out cells to evaluate on.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@device_option
+@quiet_option
+@json_option
+def fit(space, dataset, train_size, groups, proxies, zc_source, target, seed, model_path, eval_size, batch_size,
+        device, quiet, as_json):
+    """Fit an XGBoost accuracy predictor on a seeded sample of benchmark cells."""
+    from proxynas import features, metrics
+    from proxynas.bench import store
+    from proxynas.data import BatchSpec
+    from proxynas.surrogate import Surrogate, training_split
+
+    bench = store.open_bench()
+    spec = features.FeatureSpec(tuple(g.strip() for g in groups.split(",") if g.strip()),
+                                tuple(p.strip() for p in proxies.split(",") if p.strip()) if "zc" in groups else (),
+                                zc_source, BatchSpec(dataset, batch_size=batch_size, seed=seed))
+    archs = training_split(bench, spec, train_size, eval_size, seed)
+    with progress_bar(quiet, "features") as progress:
+        x = features.build(archs, spec, bench, device, progress)
+    truth = bench.column(dataset, f"{target}_acc")[bench.index.indices_of(archs)]
+    model = Surrogate(spec, target=f"{target}_acc", seed=seed).fit(x.rows(slice(train_size)), truth[:train_size])
+    model.save(model_path)
+    payload = {"model": str(model_path), "dataset": dataset, "target": f"{target}_acc", "train_size": train_size,
+               "features": spec.to_dict(), "feature_columns": len(spec.names())}
+    if eval_size:
+        held_out = slice(train_size, None)
+        row = metrics.correlation_row(model.predict(x.rows(held_out)), truth[held_out])
+        payload["eval"] = {"size": eval_size, **{k: finite_or_none(row[k]) for k in ("spearman", "kendall",
+                                                                                      "top10_precision")}}
+    if as_json:
+        return echo_json(payload)
+    click.echo(f"fitted on {train_size} {dataset} cells ({len(spec.names())} features: {groups}); saved {model_path}")
+    if eval_size:
+        e = payload["eval"]
+        click.echo(f"held-out {eval_size}: spearman {e['spearman']:.3f}  kendall {e['kendall']:.3f}  "
+                   f"top-10% precision {e['top10_precision']:.3f}")
+
+
+@cli.command()
+@click.argument("archs", nargs=-1)
+@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True)
+@click.option("--archs", "archs_file", type=click.File("r"), help="File (or -) with one arch per line.")
+@device_option
+@quiet_option
+@json_option
+def predict(archs, model_path, archs_file, device, quiet, as_json):
+    """Predict accuracy (and its uncertainty) of architectures with a fitted model."""
+    from proxynas import features
+    from proxynas.bench import store
+    from proxynas.surrogate import Surrogate
+
+    model = Surrogate.load(model_path)
+    bench = store.open_bench()
+    tokens = list(archs) + ([line.strip() for line in archs_file if line.strip()] if archs_file else [])
+    cells = [bench.index.resolve(t) for t in read_tokens(tuple(tokens))]
+    with progress_bar(quiet, "features") as progress:
+        mean, std = model.predict_with_uncertainty(features.build(cells, model.features, bench, device, progress))
+    rows = [{"index": int(i), "arch": str(a), "predicted": float(m), "std": float(s)}
+            for i, a, m, s in zip(bench.index.indices_of(cells), cells, mean, std)]
+    if as_json:
+        return echo_json({"model": str(model_path), "target": model.target, "dataset": model.features.dataset,
+                          "predictions": rows})
+    echo_table(rows, ["index", "predicted", "std", "arch"])

@@ -1,0 +1,144 @@
+"""`score` and `correlate`: zero-cost proxy scores of chosen cells, and how well they rank accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, echo_table, finite_or_none,
+                                 json_option, progress_bar, quiet_option, space_option)
+from proxynas.errors import ProxynasError
+
+def scoring_options(command):
+    """Options shared by every command that scores architectures."""
+    options = [
+        space_option,
+        dataset_option,
+        click.option("--proxies", default="synflow,grad_norm,jacob_cov", show_default=True,
+                     help="Comma-separated proxy names, or 'all'."),
+        click.option("--archs", "archs_file", type=click.File("r"), help="File (or -) with one arch per line."),
+        click.option("--sample", type=int, help="Score N architectures sampled uniformly."),
+        click.option("--all", "all_archs", is_flag=True, help="Score all 15,625 architectures."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed for sampling, the image batch and weight init."),
+        click.option("--batch-size", type=int, default=64, show_default=True),
+        click.option("--input", "input_kind", type=click.Choice(["images", "noise"]), default="images",
+                     show_default=True),
+        click.option("--images", type=click.Path(path_type=Path), help="npz file or CIFAR python folder."),
+        device_option,
+        quiet_option,
+        json_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def run_scoring(bench, dataset, proxies, archs_file, sample, all_archs, seed, batch_size, input_kind, images,
+                device, quiet, **_):
+    """Select architectures and score them; returns (archs, ScoreTable, BatchSpec)."""
+    from proxynas import proxies as registry
+    from proxynas import scoring
+    from proxynas.data import BatchSpec
+    from proxynas.spaces import nb201
+
+    if sum(x is not None and x is not False for x in (archs_file, sample, all_archs or None)) != 1:
+        raise ProxynasError("choose exactly one of --archs FILE, --sample N or --all")
+    if archs_file is not None:
+        archs = [bench.index.resolve(line) for line in archs_file if line.strip()]
+    elif sample is not None:
+        archs = nb201.sample(sample, seed)
+    else:
+        archs = [bench.index.arch_at(i) for i in range(nb201.NUM_ARCHS)]
+    spec = BatchSpec(dataset, input_kind, batch_size, seed, str(images) if images else None)
+    with progress_bar(quiet, "scoring") as progress:
+        table = scoring.score(archs, registry.parse_list(proxies), spec, device, progress=progress)
+    return archs, table, spec
+
+
+def setting_dict(spec, device: str) -> dict:
+    return {"space": "nb201", "dataset": spec.dataset, "input": spec.kind, "images": spec.images,
+            "batch_size": spec.batch_size, "seed": spec.seed, "device": device}
+
+
+@cli.command()
+@scoring_options
+@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Write results to .csv or .json.")
+def score(output, **options):
+    """Score architectures with zero-cost proxies (cached; resumes where a killed run stopped)."""
+    from proxynas.bench import store
+
+    bench = store.open_bench()
+    archs, table, spec = run_scoring(bench, **options)
+    indices = bench.index.indices_of(archs)
+    results = [{"index": int(i), "arch": str(a),
+                "scores": {p: finite_or_none(float(table.scores[p][row])) for p in table.proxies},
+                "failures": {p: f[row] for p, f in table.failures.items() if row in f}}
+               for row, (i, a) in enumerate(zip(indices, archs))]
+    payload = {"setting": setting_dict(spec, options["device"]), "proxies": table.proxies,
+               "shared_by_class": table.shared_by_class, "computed_cells": table.computed_cells,
+               "cached_values": table.cached_values, "nan": table.nan_counts(), "results": results}
+    if output:
+        write_scores(output, payload)
+    if options["as_json"]:
+        return echo_json(payload)
+    echo_table([{"index": r["index"], **{p: "nan" if v is None else f"{v:.6g}" for p, v in r["scores"].items()},
+                 "arch": r["arch"]} for r in results[:20]], ["index", *table.proxies, "arch"])
+    if len(results) > 20:
+        click.echo(f"... {len(results) - 20} more rows (use --output or --json for all)")
+    click.echo(summary_line(table))
+
+
+def summary_line(table) -> str:
+    nan = ", ".join(f"{p} {n}" for p, n in table.nan_counts().items() if n) or "none"
+    shared = ", ".join(table.shared_by_class) or "none"
+    return (f"{len(table.archs)} archs; networks evaluated: {table.computed_cells}; values from cache: "
+            f"{table.cached_values}; scored once per function class: {shared}; NaN: {nan}")
+
+
+def write_scores(path: Path, payload: dict) -> None:
+    import csv
+
+    if path.suffix == ".json":
+        path.write_text(json.dumps(payload, indent=2))
+    elif path.suffix == ".csv":
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["index", "arch", *payload["proxies"], "failures"])
+            for r in payload["results"]:
+                writer.writerow([r["index"], r["arch"], *("nan" if r["scores"][p] is None else repr(r["scores"][p])
+                                                          for p in payload["proxies"]),
+                                 "; ".join(f"{p}: {why}" for p, why in r["failures"].items())])
+    else:
+        raise ProxynasError(f"--output must end in .csv or .json, got {path.name}")
+
+
+@cli.command()
+@scoring_options
+@click.option("--metric", type=click.Choice(["test", "val"]), default="test", show_default=True,
+              help="200-epoch test or validation accuracy.")
+@click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), help="Write a scatter plot (PNG).")
+def correlate(metric, plot, **options):
+    """Correlate proxy scores with benchmark accuracy: Spearman, Kendall, top-10% precision, rank vote."""
+    from proxynas import metrics
+    from proxynas.bench import store
+
+    bench = store.open_bench()
+    archs, table, spec = run_scoring(bench, **options)
+    column = f"{metric}_acc"
+    truth = bench.column(options["dataset"], column)[bench.index.indices_of(archs)]
+    rows = metrics.correlation_table(table.scores, truth)
+    if plot:
+        from proxynas.plots import correlation_scatter
+
+        correlation_scatter(table.scores, truth, rows, plot, f"{options['dataset']} {column}")
+    payload = {"setting": setting_dict(spec, options["device"]), "metric": column,
+               "source_column": bench.source_column(options["dataset"], column), "archs": len(archs),
+               "correlations": {p: {k: finite_or_none(v) for k, v in r.items()} for p, r in rows.items()}}
+    if options["as_json"]:
+        return echo_json(payload)
+    echo_table([{"proxy": p, **{k: f"{v:.3f}" if isinstance(v, float) else v for k, v in r.items()}}
+                for p, r in rows.items()], ["proxy", "spearman", "kendall", "top10_precision", "n", "nan"])
+    click.echo(f"{options['dataset']}, accuracy column {payload['source_column']}; " + summary_line(table))
