@@ -92,6 +92,22 @@ def test_guided_search_trains_the_best_proxy_vote_first_and_needs_a_warm_start()
         make_strategy("guided", "cifar10", 0, warm=1)
 
 
+def test_guided_search_never_trains_a_second_cell_of_a_trained_function():
+    guided = make_strategy("guided", "cifar10", 0, pool=60, warm=2)
+    # Node 1 feeds nothing (only through `none`), so the op on edge 0->1 cannot change the function.
+    cells = [nb201.parse(f"|{op}~0|+|nor_conv_3x3~0|none~1|+|nor_conv_3x3~0|none~1|nor_conv_3x3~2|")
+             for op in nb201.OPS]
+    assert len({nb201.canonical_function(a) for a in cells}) == 1
+    guided.tell(cells[0], 95.0)
+    for arch in guided.candidates[:3]:
+        guided.tell(arch, 40.0)
+    guided._add(cells)  # the surrogate rates the told best cell's one-edge variants highest
+    for _ in range(6):
+        arch = guided.ask()
+        assert arch not in cells
+        guided.tell(arch, 50.0)
+
+
 def test_time_budget_stops_the_search(bench):
     class Slow(Strategy):
         name = "slow"

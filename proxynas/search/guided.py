@@ -5,7 +5,9 @@ Each round: (1) with fewer than `warm` trained cells, candidates are ranked by t
 their proxy scores; after that by the surrogate's upper bound, mean + `kappa` * ensemble std;
 (2) the top `per_round` untrained candidates are fully trained; (3) when a trained cell is among
 the `expand` best so far, its 24 neighbours join the candidates. Candidates start as a seeded
-uniform sample of `pool` cells.
+uniform sample of `pool` cells. A candidate that computes the same function as a trained cell
+(`nb201.canonical_function`) is not trained while other candidates remain: with real training
+that run would be wasted.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class GuidedSearch(Strategy):
         self.cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
         self.candidates: list[nb201.Arch] = []
         self.row: dict[nb201.Arch, int] = {}
+        self.functions: list[str] = []  # canonical function of each candidate
+        self.trained_functions: set[str] = set()
         self.values = np.empty((0, len(self.spec.names())))
         self.queue: list[nb201.Arch] = []
         self._add(nb201.sample(pool, seed))
@@ -51,6 +55,7 @@ class GuidedSearch(Strategy):
         x = features.build(new, self.spec, device=self.device, cache=self.cache)
         self.row.update({a: len(self.candidates) + i for i, a in enumerate(new)})
         self.candidates += new
+        self.functions += [nb201.canonical_function(a) for a in new]
         self.values = np.vstack([self.values, x.values])
 
     def ask(self):
@@ -59,7 +64,7 @@ class GuidedSearch(Strategy):
         return self.queue.pop(0)
 
     def _next_round(self) -> list[nb201.Arch]:
-        open_rows = np.array([i for i, a in enumerate(self.candidates) if a not in self.seen])
+        open_rows = np.array([i for i, f in enumerate(self.functions) if f not in self.trained_functions])
         if len(open_rows) == 0:
             return [self.unseen_random()]
         if len(self.seen) < self.warm:
@@ -71,8 +76,12 @@ class GuidedSearch(Strategy):
             model.fit(self._matrix([self.row[a] for a in trained]), [self.seen[a] for a in trained])
             mean, std = model.predict_with_uncertainty(self._matrix(open_rows))
             score = mean + self.kappa * std
-        best = open_rows[np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")[:self.per_round]]
-        return [self.candidates[i] for i in best]
+        chosen: dict[str, nb201.Arch] = {}  # one cell per function, best score first
+        for i in open_rows[np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")]:
+            chosen.setdefault(self.functions[i], self.candidates[i])
+            if len(chosen) == self.per_round:
+                break
+        return list(chosen.values())
 
     def _matrix(self, rows) -> features.FeatureMatrix:
         return features.FeatureMatrix(self.values[rows], self.spec)
@@ -81,5 +90,6 @@ class GuidedSearch(Strategy):
         super().tell(arch, accuracy)
         if arch not in self.row:
             self._add([arch])
+        self.trained_functions.add(self.functions[self.row[arch]])
         if sorted(self.seen.values(), reverse=True).index(accuracy) < self.expand:
             self._add(nb201.neighbours(arch))
