@@ -108,6 +108,18 @@ def test_guided_search_never_trains_a_second_cell_of_a_trained_function():
         guided.tell(arch, 50.0)
 
 
+def test_guided_search_never_trains_a_disconnected_cell():
+    guided = make_strategy("guided", "cifar10", 0, pool=2, warm=2)
+    # No edge into node 3 carries a signal: the network's output ignores the image.
+    zeros = [nb201.parse(f"|{op}~0|+|nor_conv_3x3~0|{op}~1|+|none~0|none~1|none~2|") for op in nb201.OPS]
+    assert {nb201.canonical_function(a) for a in zeros} == {"zero"}
+    guided._add(zeros)
+    for _ in range(4):  # past the 2 pool cells only zero-function candidates are left
+        arch = guided.ask()
+        assert nb201.canonical_function(arch) != "zero"
+        guided.tell(arch, 50.0)
+
+
 def test_time_budget_stops_the_search(bench):
     class Slow(Strategy):
         name = "slow"

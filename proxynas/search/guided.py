@@ -6,8 +6,8 @@ their proxy scores; after that by the surrogate's upper bound, mean + `kappa` * 
 (2) the top `per_round` untrained candidates are fully trained; (3) when a trained cell is among
 the `expand` best so far, its 24 neighbours join the candidates. Candidates start as a seeded
 uniform sample of `pool` cells. A candidate that computes the same function as a trained cell
-(`nb201.canonical_function`) is not trained while other candidates remain: with real training
-that run would be wasted.
+(`nb201.canonical_function`), or the zero function (no path from input to output: chance
+accuracy), is not trained while other candidates remain: with real training that run is wasted.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class GuidedSearch(Strategy):
         self.candidates: list[nb201.Arch] = []
         self.row: dict[nb201.Arch, int] = {}
         self.functions: list[str] = []  # canonical function of each candidate
-        self.trained_functions: set[str] = set()
+        self.known_functions: set[str] = {"zero"}  # trained, or the disconnected cell's
         self.values = np.empty((0, len(self.spec.names())))
         self.queue: list[nb201.Arch] = []
         self._add(nb201.sample(pool, seed))
@@ -64,7 +64,7 @@ class GuidedSearch(Strategy):
         return self.queue.pop(0)
 
     def _next_round(self) -> list[nb201.Arch]:
-        open_rows = np.array([i for i, f in enumerate(self.functions) if f not in self.trained_functions])
+        open_rows = np.array([i for i, f in enumerate(self.functions) if f not in self.known_functions])
         if len(open_rows) == 0:
             return [self.unseen_random()]
         if len(self.seen) < self.warm:
@@ -90,6 +90,6 @@ class GuidedSearch(Strategy):
         super().tell(arch, accuracy)
         if arch not in self.row:
             self._add([arch])
-        self.trained_functions.add(self.functions[self.row[arch]])
+        self.known_functions.add(self.functions[self.row[arch]])
         if sorted(self.seen.values(), reverse=True).index(accuracy) < self.expand:
             self._add(nb201.neighbours(arch))
