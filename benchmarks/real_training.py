@@ -77,21 +77,22 @@ def run(epochs: int, batch_size: int, budget: int, n_random: int, seed: int, dev
     random = search_arm("random", n_random, seed + 1, config, device)
     kept = sorted(guided, key=lambda r: -r["val_acc"])[:n_random]
     fresh = replace(config, seed=seed + 1)
-    best_guided, best_random = kept[0]["arch"], max(random, key=lambda r: r["val_acc"])["arch"]
+    best_random_row = max(random, key=lambda r: r["val_acc"])
+    best_guided, best_random = kept[0]["arch"], best_random_row["arch"]
     log("retraining both winners with a fresh seed")
     retrained = {"guided": retrain(best_guided, fresh, device), "random": retrain(best_random, fresh, device)}
     bench = store.open_bench()
     table = bench.column("cifar10", "test_acc")
-    for row in guided + random:
-        row["nb201_test_acc_200ep"] = float(table[bench.index.index_of(nb201.parse(row["arch"]))])
     everything = guided + random
+    for row, index in zip(everything, bench.index.indices_of([nb201.parse(r["arch"]) for r in everything])):
+        row["nb201_test_acc_200ep"] = float(table[index])
     return {
         "data": data_file().name, "config": asdict(config), "device": device_name(device),
         "torch_threads": torch.get_num_threads(), "guided_budget": budget,
         "guided": guided, "random": random,
         "guided_kept": [r["arch"] for r in kept],
         "summary": {
-            "guided_best": kept[0]["val_acc"], "random_best": max(r["val_acc"] for r in random),
+            "guided_best": kept[0]["val_acc"], "random_best": best_random_row["val_acc"],
             "guided_kept_mean": float(np.mean([r["val_acc"] for r in kept])),
             "random_mean": float(np.mean([r["val_acc"] for r in random])),
             "retrained_fresh_seed": {"seed": fresh.seed, "guided": retrained["guided"], "guided_arch": best_guided,

@@ -12,7 +12,8 @@ from proxynas.errors import ProxynasError
 
 
 def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = "synflow,grad_norm,jacob_cov",
-         model_path: Path | None = None, bench=None, progress=None, device: str = "cpu") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+         model_path: Path | None = None, bench=None, progress=None,
+         device: str = "cpu") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(positions of `cells`, best first; the score columns used). NaN scores rank last.
 
     `by`: a proxy name, "vote" (mean rank of `vote_proxies` within this list) or "surrogate"

@@ -11,6 +11,7 @@ from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, 
                                  json_option, progress_bar, quiet_option, space_option)
 from proxynas.errors import ProxynasError
 
+
 def scoring_options(command):
     """Options shared by every command that scores architectures."""
     options = [

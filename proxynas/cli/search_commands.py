@@ -12,6 +12,7 @@ from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, 
                                  json_option, progress_bar, quiet_option, read_tokens, space_option)
 from proxynas.errors import ProxynasError
 
+
 @cli.command()
 @space_option
 @dataset_option
