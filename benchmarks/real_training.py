@@ -11,7 +11,9 @@ The guided arm keeps its best cells of a larger budget, so its best is a maximum
 to show that the gap is not that selection, each arm's best cell is trained again with a fresh
 seed (new split, init and augmentation) and the two retrained accuracies are compared too.
 The NB201 table's 200-epoch CIFAR-10 test accuracy of every trained cell is reported beside it.
-Checkpoints go to cache/checkpoints, so a killed run resumes.
+Checkpoints go to cache/checkpoints, so a killed run resumes, and the two arms can be trained side by
+side on one GPU (`--arm guided` and `--arm random` as two processes; a final run without `--arm`
+then reads every training back from the checkpoints and writes the results).
 Writes benchmarks/results/real_training_<device>_<epochs>ep.{json,md}.
 """
 
@@ -71,16 +73,23 @@ def retrain(arch: str, config: TrainConfig, device: str) -> float:
     return history[-1].val_acc
 
 
+def train_arm(arm: str, budget: int, n_random: int, seed: int, config: TrainConfig, device: str):
+    """One arm's trained cells, and its best cell's validation accuracy retrained with a fresh seed."""
+    count, arm_seed = (budget, seed) if arm == "guided" else (n_random, seed + 1)
+    rows = search_arm(arm, count, arm_seed, config, device)
+    best = sorted(rows, key=lambda r: -r["val_acc"])[0]["arch"]
+    log(f"{arm}: retraining its best cell with a fresh seed")
+    return rows, best, retrain(best, replace(config, seed=config.seed + 1), device)
+
+
 def run(epochs: int, batch_size: int, budget: int, n_random: int, seed: int, device: str) -> dict:
     config = TrainConfig(epochs=epochs, batch_size=batch_size, seed=seed)
-    guided = search_arm("guided", budget, seed, config, device)
-    random = search_arm("random", n_random, seed + 1, config, device)
+    guided, best_guided, guided_retrained = train_arm("guided", budget, n_random, seed, config, device)
+    random, best_random, random_retrained = train_arm("random", budget, n_random, seed, config, device)
     kept = sorted(guided, key=lambda r: -r["val_acc"])[:n_random]
+    best_random_row = next(r for r in random if r["arch"] == best_random)
     fresh = replace(config, seed=seed + 1)
-    best_random_row = max(random, key=lambda r: r["val_acc"])
-    best_guided, best_random = kept[0]["arch"], best_random_row["arch"]
-    log("retraining both winners with a fresh seed")
-    retrained = {"guided": retrain(best_guided, fresh, device), "random": retrain(best_random, fresh, device)}
+    retrained = {"guided": guided_retrained, "random": random_retrained}
     bench = store.open_bench()
     table = bench.column("cifar10", "test_acc")
     everything = guided + random
@@ -157,8 +166,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--markdown-only", action="store_true", help="Rewrite the .md from the saved .json.")
+    parser.add_argument("--arm", choices=["guided", "random"], help="Train only this arm (and its retrain) into the "
+                        "checkpoints; run the arms side by side, then once without --arm to collect the results.")
     args = parser.parse_args()
     stem = RESULTS / f"real_training_{args.device}_{args.epochs}ep"
+    if args.arm:
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed)
+        train_arm(args.arm, args.budget, args.random, args.seed, config, args.device)
+        return
     if args.markdown_only:
         result = json.loads(stem.with_suffix(".json").read_text())
     else:

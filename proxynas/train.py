@@ -67,14 +67,20 @@ def load_split(source: Path, config: TrainConfig) -> Split:
 
 
 def augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Random crop of the 4-pixel zero-padded image and horizontal flip, drawn per image."""
+    """Random crop of the 4-pixel zero-padded image and horizontal flip, drawn per image.
+
+    The draws come from the CPU `generator`; the crops are gathered in one indexing operation on the
+    batch's own device, so a batch on the GPU never leaves it.
+    """
     n, _, h, w = batch.shape
-    padded = F.pad(batch, (4, 4, 4, 4))
-    dy, dx = (torch.randint(0, 9, (n,), generator=generator).tolist() for _ in range(2))
-    out = torch.stack([padded[i, :, y:y + h, x:x + w] for i, (y, x) in enumerate(zip(dy, dx))])
-    flip = torch.rand(n, generator=generator) < 0.5
-    out[flip] = out[flip].flip(3)
-    return out
+    padded = F.pad(batch, (4, 4, 4, 4)).permute(0, 2, 3, 1)
+    dy, dx = (torch.randint(0, 9, (n,), generator=generator).to(batch.device) for _ in range(2))
+    flip = (torch.rand(n, generator=generator) < 0.5).to(batch.device)
+    rows = dy[:, None] + torch.arange(h, device=batch.device)
+    cols = dx[:, None] + torch.arange(w, device=batch.device)
+    cols = torch.where(flip[:, None], cols.flip(1), cols)
+    return padded[torch.arange(n, device=batch.device)[:, None, None], rows[:, :, None], cols[:, None, :]] \
+        .permute(0, 3, 1, 2)
 
 
 @dataclass
@@ -106,6 +112,7 @@ def train(arch: nb201.Arch, source: Path, config: TrainConfig, device: str = "cp
                                 weight_decay=config.weight_decay, nesterov=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
     generator = torch.Generator().manual_seed(config.seed)
+    train_x, train_y, val_x, val_y = (t.to(device) for t in (split.train_x, split.train_y, split.val_x, split.val_y))
     history: list[Epoch] = []
     checkpoint = Path(checkpoint_dir) / f"{run_key(arch, source, config)}.pt" if checkpoint_dir else None
     if checkpoint is not None and checkpoint.exists():
@@ -117,9 +124,8 @@ def train(arch: nb201.Arch, source: Path, config: TrainConfig, device: str = "cp
         history = [Epoch(**e) for e in state["history"]]
     for epoch in range(len(history), config.epochs):
         start = time.perf_counter()
-        train_loss, train_acc = _run_epoch(net, split.train_x, split.train_y, config.batch_size, device,
-                                           optimiser, generator)
-        val_loss, val_acc = _run_epoch(net, split.val_x, split.val_y, config.batch_size, device)
+        train_loss, train_acc = _run_epoch(net, train_x, train_y, config.batch_size, optimiser, generator)
+        val_loss, val_acc = _run_epoch(net, val_x, val_y, config.batch_size)
         schedule.step()
         history.append(Epoch(epoch + 1, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
         if checkpoint is not None:
@@ -131,17 +137,19 @@ def train(arch: nb201.Arch, source: Path, config: TrainConfig, device: str = "cp
     return history
 
 
-def _run_epoch(net, x, y, batch_size, device, optimiser=None, generator=None) -> tuple[float, float]:
-    """One pass over (x, y): training (shuffled, augmented) if an optimiser is given; (mean loss, accuracy %)."""
+def _run_epoch(net, x, y, batch_size, optimiser=None, generator=None) -> tuple[float, float]:
+    """One pass over (x, y) on their device: training (shuffled, augmented) if an optimiser is given;
+    (mean loss, accuracy %). Sums stay on the device, so a GPU epoch never waits for the host."""
     training = optimiser is not None
     net.train(training)
     order = torch.randperm(len(x), generator=generator) if training else torch.arange(len(x))
-    total_loss, correct = 0.0, 0
+    total_loss = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
     with torch.set_grad_enabled(training):
-        for rows in order.split(batch_size):
+        for rows in order.to(x.device).split(batch_size):
             inputs = augment(x[rows], generator) if training else x[rows]
-            inputs = inputs.to(device, memory_format=torch.channels_last)
-            labels = y[rows].to(device)
+            inputs = inputs.contiguous(memory_format=torch.channels_last)
+            labels = y[rows]
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=inputs.is_cuda):
                 logits = net(inputs)
                 loss = F.cross_entropy(logits.float(), labels)
@@ -149,9 +157,9 @@ def _run_epoch(net, x, y, batch_size, device, optimiser=None, generator=None) ->
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
-            total_loss += float(loss.detach()) * len(rows)
-            correct += int((logits.argmax(1) == labels).sum())
-    return total_loss / len(x), 100.0 * correct / len(x)
+            total_loss += loss.detach().double() * len(rows)
+            correct += (logits.argmax(1) == labels).sum()
+    return float(total_loss) / len(x), 100.0 * int(correct) / len(x)
 
 
 def _save_checkpoint(path: Path, state: dict) -> None:

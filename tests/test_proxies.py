@@ -122,3 +122,32 @@ def test_chunked_probe_sums_weight_gradients_in_proportion():
     assert 0.5 < a / b < 2  # same scale; not equal, since each chunk has its own BN statistics
     with pytest.raises(ProxynasError, match="cannot be split"):
         proxies.get("nwot").compute(make_probe(DEAD_EDGES, needs=frozenset({"relu_kernel"}), chunks=2))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_every_proxy_on_cuda_agrees_with_the_cpu():
+    """Same init (built on the CPU, then moved) and batch: values agree to float tolerance (TF32 convs
+    on the GPU), the NaN pattern is the same and the ranking over cells is kept."""
+    archs = nb201.sample(12, seed=5) + [DEAD_EDGES, NO_SIGNAL]
+    inputs, labels = batch_of("cifar10", 32)
+    needs = frozenset().union(*(proxies.get(p).needs for p in proxies.names()))
+
+    def values(device):
+        table = {}
+        for arch in archs:
+            probe = proxies.Probe(arch, "cifar10", inputs.to(device), labels.to(device), seed=0, needs=needs)
+            for name in proxies.names():
+                try:
+                    table.setdefault(name, []).append(float(proxies.get(name).compute(probe)))
+                except proxies.ScoreFailure:
+                    table.setdefault(name, []).append(float("nan"))
+        return {name: np.array(v) for name, v in table.items()}
+
+    cpu, gpu = values("cpu"), values("cuda")
+    for name in proxies.names():
+        finite = np.isfinite(cpu[name])
+        assert np.array_equal(finite, np.isfinite(gpu[name])), name
+        relative = np.abs(gpu[name] - cpu[name])[finite] / np.maximum(np.abs(cpu[name][finite]), 1e-12)
+        print(f"{name}: median relative difference {np.median(relative):.2e}, max {relative.max():.2e}, "
+              f"spearman {metrics.spearman(cpu[name][finite], gpu[name][finite]):.4f}")
+        assert np.median(relative) < 1e-2 and metrics.spearman(cpu[name][finite], gpu[name][finite]) > 0.95, name

@@ -27,11 +27,16 @@ def tiny_data(data_dir, tmp_path_factory):
 
 
 def test_augment_crops_and_flips_within_the_padded_image():
-    batch = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
+    batch = torch.arange(6 * 3 * 8 * 8, dtype=torch.float32).reshape(6, 3, 8, 8)
     out = training.augment(batch, torch.Generator().manual_seed(0))
-    assert out.shape == batch.shape
-    again = training.augment(batch, torch.Generator().manual_seed(0))
-    assert torch.equal(out, again)
+    draws = torch.Generator().manual_seed(0)  # the same draws, applied one image at a time
+    dy, dx = (torch.randint(0, 9, (6,), generator=draws) for _ in range(2))
+    flip = torch.rand(6, generator=draws) < 0.5
+    padded = torch.nn.functional.pad(batch, (4, 4, 4, 4))
+    for i in range(6):
+        crop = padded[i, :, dy[i]:dy[i] + 8, dx[i]:dx[i] + 8]
+        assert torch.equal(out[i], crop.flip(2) if flip[i] else crop)
+    assert flip.any() and not flip.all()
 
 
 def test_one_epoch_reports_history_and_a_checkpoint_resumes_without_retraining(tiny_data, tmp_path):
