@@ -16,6 +16,7 @@ start=$(date +%s)
 
 python -m pytest -q -s -p no:cacheprovider tests/test_nb201_net.py tests/test_proxies.py -k cuda
 python benchmarks/training_speed.py --device "$DEVICE" --epochs "$SPEED_EPOCHS" --concurrent 2 || exit 1
+if [[ -z "${EPOCHS:-}" ]]; then
 EPOCHS=$(python - "$BUDGET" "$DEVICE" <<'EOF'
 import json, sys
 budget, device = float(sys.argv[1]), sys.argv[2]
@@ -24,6 +25,7 @@ per_epoch = speed["seconds_per_epoch_largest_concurrent"]  # an upper bound: the
 print(max(1, min(200, int((budget - 40) / (11 * per_epoch)) // 10 * 10)))
 EOF
 )
+fi
 echo "planned: $EPOCHS epochs per training"
 python benchmarks/real_training.py --device "$DEVICE" --epochs "$EPOCHS" --arm guided &
 python benchmarks/real_training.py --device "$DEVICE" --epochs "$EPOCHS" --arm random &

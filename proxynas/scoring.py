@@ -17,7 +17,9 @@ import numpy as np
 from proxynas import paths
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec, make_batch
+from proxynas.devices import memory_format
 from proxynas.proxies import Probe, Proxy, ScoreFailure
+from proxynas.proxies.probe import full_precision
 from proxynas.spaces import nb201
 
 FLUSH_SECONDS = 30.0
@@ -52,8 +54,6 @@ def score(archs: Sequence[nb201.Arch], proxies: Sequence[Proxy], spec: BatchSpec
 
     New values are flushed to the cache at least every `flush_seconds`, so a killed run loses no more.
     """
-    import torch
-
     cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
     setting = setting_key(spec)
     jobs: dict[nb201.Arch, list[Proxy]] = {}
@@ -65,7 +65,7 @@ def score(archs: Sequence[nb201.Arch], proxies: Sequence[Proxy], spec: BatchSpec
     jobs = {a: ps for a, ps in sorted(jobs.items(), key=lambda item: item[0].code) if ps}
 
     inputs, labels = make_batch(spec)
-    inputs = inputs.to(device).contiguous(memory_format=torch.channels_last)
+    inputs = inputs.to(device).contiguous(memory_format=memory_format(device))
     labels = labels.to(device)
     last_flush = time.monotonic()
     try:
@@ -104,24 +104,25 @@ def _score_cell(arch, proxies, spec, inputs, labels) -> dict[Proxy, tuple[float,
 
     results: dict[Proxy, tuple[float, str]] = {}
     todo, chunks = list(proxies), 1
-    while todo:
-        probe = Probe(arch, spec.dataset, inputs, labels, spec.seed, frozenset().union(*(p.needs for p in todo)),
-                      all(p.function_only for p in todo), chunks)
-        try:
-            while todo:
-                results[todo[0]] = _run(todo[0], probe)
-                todo.pop(0)
-        except torch.OutOfMemoryError:
-            del probe
-            if inputs.is_cuda:
-                torch.cuda.empty_cache()
-            chunks *= 2
-            for proxy in todo:
-                if chunks > len(inputs):
-                    results[proxy] = (float("nan"), "out of memory even with one sample per chunk")
-                elif not proxy.splittable:
-                    results[proxy] = (float("nan"), f"out of memory; {proxy.name} cannot be split into batch chunks")
-            todo = [p for p in todo if p not in results]
+    with full_precision():  # GPU scores equal the CPU's up to float32 rounding
+        while todo:
+            probe = Probe(arch, spec.dataset, inputs, labels, spec.seed, frozenset().union(*(p.needs for p in todo)),
+                          all(p.function_only for p in todo), chunks)
+            try:
+                while todo:
+                    results[todo[0]] = _run(todo[0], probe)
+                    todo.pop(0)
+            except torch.OutOfMemoryError:
+                del probe
+                if inputs.is_cuda:
+                    torch.cuda.empty_cache()
+                chunks *= 2
+                for proxy in todo:
+                    if chunks > len(inputs):
+                        results[proxy] = (float("nan"), "out of memory even with one sample per chunk")
+                    elif not proxy.splittable:
+                        results[proxy] = (float("nan"), f"out of memory; {proxy.name} cannot be split into batch chunks")
+                todo = [p for p in todo if p not in results]
     return {p: results[p] for p in proxies}
 
 

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from proxynas.data import load_images
+from proxynas.devices import memory_format
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
 from proxynas.spaces.nb201_net import NB201Network
@@ -107,7 +108,7 @@ def train(arch: nb201.Arch, source: Path, config: TrainConfig, device: str = "cp
         raise ProxynasError("train for at least one epoch")
     split = split or load_split(source, config)
     torch.manual_seed(config.seed)
-    net = NB201Network(arch, split.num_classes).to(device, memory_format=torch.channels_last)
+    net = NB201Network(arch, split.num_classes).to(device, memory_format=memory_format(device))
     optimiser = torch.optim.SGD(net.parameters(), lr=config.learning_rate, momentum=config.momentum,
                                 weight_decay=config.weight_decay, nesterov=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
@@ -148,7 +149,7 @@ def _run_epoch(net, x, y, batch_size, optimiser=None, generator=None) -> tuple[f
     with torch.set_grad_enabled(training):
         for rows in order.to(x.device).split(batch_size):
             inputs = augment(x[rows], generator) if training else x[rows]
-            inputs = inputs.contiguous(memory_format=torch.channels_last)
+            inputs = inputs.contiguous(memory_format=memory_format(inputs.device))
             labels = y[rows]
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=inputs.is_cuda):
                 logits = net(inputs)

@@ -126,8 +126,8 @@ def test_chunked_probe_sums_weight_gradients_in_proportion():
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_every_proxy_on_cuda_agrees_with_the_cpu():
-    """Same init (built on the CPU, then moved) and batch: values agree to float tolerance (TF32 convs
-    on the GPU), the NaN pattern is the same and the ranking over cells is kept."""
+    """Same init (built on the CPU, then moved) and batch, TF32 off (as the engine scores): values agree to
+    float32 rounding, the NaN pattern is the same and the ranking over cells is kept."""
     archs = nb201.sample(12, seed=5) + [DEAD_EDGES, NO_SIGNAL]
     inputs, labels = batch_of("cifar10", 32)
     needs = frozenset().union(*(proxies.get(p).needs for p in proxies.names()))
@@ -143,11 +143,16 @@ def test_every_proxy_on_cuda_agrees_with_the_cpu():
                     table.setdefault(name, []).append(float("nan"))
         return {name: np.array(v) for name, v in table.items()}
 
-    cpu, gpu = values("cpu"), values("cuda")
+    cpu = values("cpu")
+    with probe_module.full_precision():
+        gpu = values("cuda")
+    failed = []
     for name in proxies.names():
         finite = np.isfinite(cpu[name])
-        assert np.array_equal(finite, np.isfinite(gpu[name])), name
         relative = np.abs(gpu[name] - cpu[name])[finite] / np.maximum(np.abs(cpu[name][finite]), 1e-12)
+        rho = metrics.spearman(cpu[name][finite], gpu[name][finite])
         print(f"{name}: median relative difference {np.median(relative):.2e}, max {relative.max():.2e}, "
-              f"spearman {metrics.spearman(cpu[name][finite], gpu[name][finite]):.4f}")
-        assert np.median(relative) < 1e-2 and metrics.spearman(cpu[name][finite], gpu[name][finite]) > 0.95, name
+              f"spearman {rho:.4f}")
+        if not (np.array_equal(finite, np.isfinite(gpu[name])) and np.median(relative) < 1e-3 and rho > 0.99):
+            failed.append(name)
+    assert not failed

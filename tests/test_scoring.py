@@ -9,6 +9,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 import torch
 
 from proxynas import proxies, scoring
@@ -95,6 +96,24 @@ def test_out_of_memory_splits_the_batch_or_records_why_it_cannot(tmp_path):
     assert np.isnan(table.scores["whole_only"]).all()
     assert "cannot be split" in table.failures["whole_only"][0]
     assert np.isfinite(table.scores["grad_norm"]).all()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_real_cuda_out_of_memory_splits_the_batch(tmp_path):
+    """With the GPU's allocator capped at 300 MB, a batch of 512 does not fit the largest cell: grad_norm is
+    computed in chunks, nwot (which needs the whole batch) is NaN with the reason."""
+    largest = nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+                          "nor_conv_3x3~2|")
+    torch.cuda.empty_cache()
+    torch.cuda.set_per_process_memory_fraction(300e6 / torch.cuda.get_device_properties(0).total_memory)
+    try:
+        table = scoring.score([largest], proxies.parse_list("grad_norm,nwot"), BatchSpec("cifar10", batch_size=512),
+                              "cuda", ScoreCache(tmp_path))
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        torch.cuda.empty_cache()
+    assert np.isfinite(table.scores["grad_norm"]).all()
+    assert np.isnan(table.scores["nwot"]).all() and "out of memory" in table.failures["nwot"][0]
 
 
 def test_kill_9_leaves_a_readable_cache_that_resumes_without_recomputing(tmp_path, caplog):

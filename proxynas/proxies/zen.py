@@ -22,15 +22,16 @@ def zen(probe) -> float:
     value exactly from the two batch variances. Every BN counts, also on dead edges (not function-only).
     """
     net = probe.fresh_copy()
-    generator = torch.Generator(device=probe.inputs.device).manual_seed(probe.seed)
+    generator = torch.Generator().manual_seed(probe.seed)  # drawn on the CPU: the same values on every device
+    device = probe.inputs.device
     with torch.no_grad():
         for module in net.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)):
-                module.weight.copy_(torch.randn(module.weight.shape, generator=generator, device=module.weight.device))
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator))
                 if module.bias is not None:
                     module.bias.zero_()
-        x = torch.randn(probe.inputs.shape, generator=generator, device=probe.inputs.device)
-        mixed = x + MIXUP * torch.randn(x.shape, generator=generator, device=x.device)
+        x = torch.randn(probe.inputs.shape, generator=generator).to(device)
+        mixed = x + MIXUP * torch.randn(x.shape, generator=generator).to(device)
         variances: dict[nn.Module, list[torch.Tensor]] = {}
         hooks = [m.register_forward_hook(lambda m, i, o: variances.setdefault(m, []).append(
             i[0].double().var(dim=(0, 2, 3), unbiased=True))) for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
