@@ -1,6 +1,6 @@
 """Input batches for proxies: real images (npz or official CIFAR python folders) or Gaussian noise.
 
-Images are normalised with NAS-Bench-201's per-dataset mean/std. Which images, how many and the
+Images are normalised with the task's mean/std (`proxynas.tasks`). Which images, how many and the
 noise all come from an explicit seed, so a batch is a pure function of its `BatchSpec`.
 """
 
@@ -14,21 +14,8 @@ import numpy as np
 
 from proxynas import paths
 from proxynas.errors import ProxynasError
+from proxynas.tasks import get_task
 
-# NB201 training code's normalisation, on the 0-255 scale.
-NORMALISATION = {
-    "cifar10": ((125.3, 123.0, 113.9), (63.0, 62.1, 66.7)),
-    "cifar100": ((129.3, 124.1, 112.4), (68.2, 65.4, 70.4)),
-    "imagenet16": ((122.68, 116.66, 104.01), (63.22, 61.26, 65.09)),
-}
-NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet16": 120}
-IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "imagenet16": 16}
-# The in-house image files under <data>/images (see ../shared/data/README.md).
-DEFAULT_IMAGES = {
-    "cifar10": "images/cifar10_train_first4000.npz",
-    "cifar100": "images/cifar100_test_subset.npz",
-    "imagenet16": "images/imagenet16_120_approx.npz",
-}
 INPUT_KINDS = ("images", "noise")
 
 
@@ -101,34 +88,33 @@ def load_images(source: Path) -> tuple[np.ndarray, np.ndarray]:
 def _image_source(spec: BatchSpec) -> Path:
     if spec.images:
         return Path(spec.images)
-    root = paths.data_dir()
-    if root is None:
+    root, default = paths.data_dir(), get_task(spec.dataset).default_images
+    if root is None or default is None:
         raise ProxynasError("no image data: pass an images file/folder or set PROXYNAS_DATA")
-    return root / DEFAULT_IMAGES[spec.dataset]
+    return root / default
 
 
 def make_batch(spec: BatchSpec):
     """(inputs float32 N×3×H×W, labels int64 N) as torch tensors, deterministic in `spec`."""
     import torch
 
-    if spec.dataset not in NUM_CLASSES:
-        raise ProxynasError(f"unknown dataset {spec.dataset!r}; valid: {', '.join(NUM_CLASSES)}")
+    task = get_task(spec.dataset)
     if spec.kind not in INPUT_KINDS:
         raise ProxynasError(f"unknown input kind {spec.kind!r}; valid: {', '.join(INPUT_KINDS)}")
     if spec.batch_size < 2:
         raise ProxynasError(f"batch size must be at least 2, got {spec.batch_size}")
     rng = np.random.default_rng(spec.seed)
-    size = IMAGE_SIZE[spec.dataset]
+    size = task.input_size
     if spec.kind == "noise":
         inputs = rng.standard_normal((spec.batch_size, 3, size, size), dtype=np.float32)
-        labels = rng.integers(0, NUM_CLASSES[spec.dataset], spec.batch_size)
+        labels = rng.integers(0, task.num_classes, spec.batch_size)
         return torch.from_numpy(inputs), torch.from_numpy(labels)
     images, labels = load_images(_image_source(spec))
     if images.ndim != 4 or images.shape[1:] != (size, size, 3):
-        raise ProxynasError(f"{spec.dataset} needs {size}x{size} RGB images, got array of shape {images.shape}")
+        raise ProxynasError(f"{task.name} needs {size}x{size} RGB images, got array of shape {images.shape}")
     if spec.batch_size > len(images):
         raise ProxynasError(f"batch size {spec.batch_size} exceeds the {len(images)} images available")
     chosen = rng.choice(len(images), spec.batch_size, replace=False)
-    mean, std = (np.array(v, dtype=np.float32).reshape(1, 3, 1, 1) for v in NORMALISATION[spec.dataset])
+    mean, std = (np.array(v, dtype=np.float32).reshape(1, 3, 1, 1) for v in (task.mean, task.std))
     inputs = (images[chosen].transpose(0, 3, 1, 2).astype(np.float32) - mean) / std
     return torch.from_numpy(np.ascontiguousarray(inputs)), torch.from_numpy(labels[chosen])

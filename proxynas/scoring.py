@@ -20,22 +20,23 @@ from proxynas.data import BatchSpec, make_batch
 from proxynas.devices import memory_format
 from proxynas.proxies import Probe, Proxy, ScoreFailure
 from proxynas.proxies.probe import full_precision
-from proxynas.spaces import nb201
+from proxynas.errors import ProxynasError
+from proxynas.spaces.base import SearchSpace
 
 FLUSH_SECONDS = 30.0
-NETWORK = "nb201|bn=zero-cost|init=torch-default|float32"
+NETWORK = "bn=zero-cost|init=torch-default|float32"
 
 
-def setting_key(spec: BatchSpec) -> str:
+def setting_key(space: SearchSpace, spec: BatchSpec) -> str:
     """Everything besides proxy and cell that changes a score: space, network convention, input."""
-    return f"{NETWORK}|{spec.key()}"
+    return f"{space.name}|{NETWORK}|{spec.key()}"
 
 
 @dataclass
 class ScoreTable:
     """Scores in the order of the requested archs; NaN where a proxy failed (`failures` says why)."""
 
-    archs: list[nb201.Arch]
+    archs: list
     proxies: list[str]
     scores: dict[str, np.ndarray]
     failures: dict[str, dict[int, str]] = field(default_factory=dict)
@@ -47,7 +48,7 @@ class ScoreTable:
         return {p: int(np.isnan(v).sum()) for p, v in self.scores.items()}
 
 
-def score(archs: Sequence[nb201.Arch], proxies: Sequence[Proxy], spec: BatchSpec, device: str = "cpu",
+def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: str = "cpu",
           cache: ScoreCache | None = None, progress: Callable[[int, int], None] | None = None,
           flush_seconds: float = FLUSH_SECONDS) -> ScoreTable:
     """Score every arch with every proxy, reading and filling `cache` (default: cache/scores).
@@ -55,8 +56,11 @@ def score(archs: Sequence[nb201.Arch], proxies: Sequence[Proxy], spec: BatchSpec
     New values are flushed to the cache at least every `flush_seconds`, so a killed run loses no more.
     """
     cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
-    setting = setting_key(spec)
-    jobs: dict[nb201.Arch, list[Proxy]] = {}
+    spaces = {arch.space for arch in archs}
+    if len(spaces) > 1:
+        raise ProxynasError("one scoring run takes architectures of one search space")
+    setting = setting_key(spaces.pop(), spec) if archs else ""
+    jobs: dict = {}
     for arch in archs:
         for proxy in proxies:
             target = _target(arch, proxy)
@@ -64,6 +68,27 @@ def score(archs: Sequence[nb201.Arch], proxies: Sequence[Proxy], spec: BatchSpec
                 jobs[target].append(proxy)
     jobs = {a: ps for a, ps in sorted(jobs.items(), key=lambda item: item[0].code) if ps}
 
+    if jobs:
+        _run_jobs(jobs, spec, device, cache, setting, progress, flush_seconds)
+    cache.compact()
+
+    table = ScoreTable(list(archs), [p.name for p in proxies], {}, computed_cells=len(jobs),
+                       shared_by_class=[p.name for p in proxies if p.function_only])
+    table.cached_values = sum(1 for arch in archs for proxy in proxies  # class-mates computed now are not cached
+                              if proxy not in jobs.get(_target(arch, proxy), ()))
+    for proxy in proxies:
+        values = np.empty(len(archs))
+        for row, arch in enumerate(archs):
+            values[row], reason = cache.get(setting, proxy.key, _target(arch, proxy).code)
+            if reason:
+                table.failures.setdefault(proxy.name, {})[row] = reason
+        table.scores[proxy.name] = values
+    return table
+
+
+def _run_jobs(jobs: dict, spec: BatchSpec, device: str, cache: ScoreCache, setting: str, progress,
+              flush_seconds: float) -> None:
+    """Evaluate each job's cell once for all its proxies and put the values in `cache`, flushing as it goes."""
     inputs, labels = make_batch(spec)
     inputs = inputs.to(device).contiguous(memory_format=memory_format(device))
     labels = labels.to(device)
@@ -79,23 +104,10 @@ def score(archs: Sequence[nb201.Arch], proxies: Sequence[Proxy], spec: BatchSpec
                 progress(done, len(jobs))
     finally:
         cache.flush()
-    cache.compact()
-
-    table = ScoreTable(list(archs), [p.name for p in proxies], {}, computed_cells=len(jobs),
-                       shared_by_class=[p.name for p in proxies if p.function_only])
-    table.cached_values = sum(len(archs) for _ in proxies) - sum(len(ps) for ps in jobs.values())
-    for proxy in proxies:
-        values = np.empty(len(archs))
-        for row, arch in enumerate(archs):
-            values[row], reason = cache.get(setting, proxy.key, _target(arch, proxy).code)
-            if reason:
-                table.failures.setdefault(proxy.name, {})[row] = reason
-        table.scores[proxy.name] = values
-    return table
 
 
-def _target(arch: nb201.Arch, proxy: Proxy) -> nb201.Arch:
-    return nb201.function_representative(arch) if proxy.function_only else arch
+def _target(arch, proxy: Proxy):
+    return arch.space.function_representative(arch) if proxy.function_only else arch
 
 
 def _score_cell(arch, proxies, spec, inputs, labels) -> dict[Proxy, tuple[float, str]]:

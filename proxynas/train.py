@@ -1,4 +1,4 @@
-"""Real training of an NB201 network on an image dataset: the "full training" for cells outside any table.
+"""Real training of an architecture's network on an image dataset: the "full training" for cells outside any table.
 
 Recipe (NB201's by default): SGD with Nesterov momentum 0.9, learning rate 0.1 on a cosine schedule
 to 0, weight decay 5e-4, batch 256, random crop (4-pixel zero padding) and horizontal flip; images
@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from proxynas.data import load_images
 from proxynas.devices import memory_format
 from proxynas.errors import ProxynasError
-from proxynas.spaces import nb201
-from proxynas.spaces.nb201_net import NB201Network
+from proxynas.spaces.init import init_weights
+from proxynas.tasks import Task
 
 
 @dataclass(frozen=True)
@@ -94,21 +94,21 @@ class Epoch:
     seconds: float
 
 
-def run_key(arch: nb201.Arch, source: Path, config: TrainConfig) -> str:
+def run_key(arch, source: Path, config: TrainConfig) -> str:
     """Names a run by the cell, the data file (path, size, mtime) and the recipe."""
     stat = Path(source).stat()
     text = f"{arch}|{Path(source).resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{sorted(asdict(config).items())}"
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def train(arch: nb201.Arch, source: Path, config: TrainConfig, device: str = "cpu",
+def train(arch, source: Path, config: TrainConfig, device: str = "cpu",
           checkpoint_dir: Path | None = None, progress=None, split: Split | None = None) -> list[Epoch]:
     """Train `arch` on the images at `source`; per-epoch history (resumed from a checkpoint if any)."""
     if config.epochs < 1:
         raise ProxynasError("train for at least one epoch")
     split = split or load_split(source, config)
-    torch.manual_seed(config.seed)
-    net = NB201Network(arch, split.num_classes).to(device, memory_format=memory_format(device))
+    task = Task(Path(source).name, split.num_classes, split.train_x.shape[-1])  # the classes the data has
+    net = init_weights(arch.space.build_network(arch, task), config.seed).to(device, memory_format=memory_format(device))
     optimiser = torch.optim.SGD(net.parameters(), lr=config.learning_rate, momentum=config.momentum,
                                 weight_decay=config.weight_decay, nesterov=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
@@ -125,8 +125,8 @@ def train(arch: nb201.Arch, source: Path, config: TrainConfig, device: str = "cp
         history = [Epoch(**e) for e in state["history"]]
     for epoch in range(len(history), config.epochs):
         start = time.perf_counter()
-        train_loss, train_acc = _run_epoch(net, train_x, train_y, config.batch_size, optimiser, generator)
-        val_loss, val_acc = _run_epoch(net, val_x, val_y, config.batch_size)
+        train_loss, train_acc = _run_epoch(net, task.loss, train_x, train_y, config.batch_size, optimiser, generator)
+        val_loss, val_acc = _run_epoch(net, task.loss, val_x, val_y, config.batch_size)
         schedule.step()
         history.append(Epoch(epoch + 1, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
         if checkpoint is not None:
@@ -138,7 +138,7 @@ def train(arch: nb201.Arch, source: Path, config: TrainConfig, device: str = "cp
     return history
 
 
-def _run_epoch(net, x, y, batch_size, optimiser=None, generator=None) -> tuple[float, float]:
+def _run_epoch(net, loss_fn, x, y, batch_size, optimiser=None, generator=None) -> tuple[float, float]:
     """One pass over (x, y) on their device: training (shuffled, augmented) if an optimiser is given;
     (mean loss, accuracy %). Sums stay on the device, so a GPU epoch never waits for the host."""
     training = optimiser is not None
@@ -153,7 +153,7 @@ def _run_epoch(net, x, y, batch_size, optimiser=None, generator=None) -> tuple[f
             labels = y[rows]
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=inputs.is_cuda):
                 logits = net(inputs)
-                loss = F.cross_entropy(logits.float(), labels)
+                loss = loss_fn(logits.float(), labels)
             if training:
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()

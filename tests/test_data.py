@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from proxynas.data import NORMALISATION, BatchSpec, load_images, make_batch
+from proxynas.data import BatchSpec, load_images, make_batch
+from proxynas.tasks import get_task
 from proxynas.errors import ProxynasError
 
 
@@ -41,7 +42,7 @@ def test_official_cifar_python_folder_is_read(tmp_path):
     read_images, read_labels = load_images(tmp_path / "cifar-10-batches-py")
     assert np.array_equal(read_images, images) and np.array_equal(read_labels, labels)
     inputs, _ = make_batch(BatchSpec("cifar10", batch_size=4, images=str(tmp_path / "cifar-10-batches-py")))
-    mean, std = NORMALISATION["cifar10"]
+    mean, std = get_task("cifar10").mean, get_task("cifar10").std
     first = (images[:, 0, 0, 0].astype(np.float32) - mean[0]) / std[0]
     assert any(np.isclose(float(inputs[0, 0, 0, 0]), v) for v in first)
 

@@ -78,7 +78,7 @@ def read_table(path: Path) -> NB201Table:
         if row["index"] != str(line - 2):
             raise ProxynasError(f"{path} line {line}: expected index {line - 2}, found {row['index']!r}")
         try:
-            ops[line - 2] = nb201.parse_arch_string(row["arch_str"])
+            ops[line - 2] = nb201.parse(row["arch_str"])
         except ProxynasError as exc:
             raise ProxynasError(f"{path} line {line}: {exc}") from exc
         for ds, cols in columns.items():

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from proxynas.data import NUM_CLASSES
 from proxynas.proxies.probe import weight_layers
 from proxynas.proxies.registry import register
-from proxynas.spaces.nb201_net import count_flops, count_parameters
 
 
 @register("params", function_only=False, splittable=True, uses_data=False)
 def params(probe) -> float:
     """Parameters of the benchmark network (affine BN), in millions: NB201's and Suite-Zero's `params`."""
-    return count_parameters(probe.arch, NUM_CLASSES[probe.dataset]) / 1e6
+    return probe.arch.space.count_params(probe.arch, probe.task) / 1e6
 
 
 @register("flops", function_only=False, splittable=True, uses_data=False)
 def flops(probe) -> float:
     """Multiply-adds of conv and linear layers per image, in millions (BN, ReLU, pooling not counted)."""
-    return count_flops(probe.arch, probe.dataset) / 1e6
+    return probe.arch.space.count_flops(probe.arch, probe.task) / 1e6
 
 
 @register("l2_norm", function_only=False, splittable=True, uses_data=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from proxynas.proxies.probe import weight_layers
 from proxynas.proxies.registry import register
@@ -13,7 +12,7 @@ from proxynas.proxies.registry import register
 def grasp(probe) -> float:
     """-sum θ * (H g) over conv/linear weights, g = dCE/dθ, H = Hessian of CE: the reference code's sign."""
     weights = [layer.weight for layer in weight_layers(probe.net)]
-    loss = F.cross_entropy(probe.net(probe.inputs), probe.labels)
+    loss = probe.loss(probe.net(probe.inputs), probe.labels)
     grads = torch.autograd.grad(loss, weights, create_graph=True, allow_unused=True)
     pairs = [(w, g) for w, g in zip(weights, grads) if g is not None]
     z = sum((g.detach() * g).sum() for _, g in pairs)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from proxynas.data import NUM_CLASSES
 from proxynas.proxies.registry import ScoreFailure, register
 
 K = 1e-5
@@ -33,7 +32,7 @@ def epe_nas(probe) -> float:
     classes each s_c is divided by the class's sample count, as in the original.
     """
     labels = probe.labels.cpu().numpy()
-    num_classes = NUM_CLASSES[probe.dataset]
+    num_classes = probe.task.num_classes
     scores = []
     for label in np.unique(labels):
         rows = probe.input_grads[labels == label]

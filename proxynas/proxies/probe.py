@@ -1,7 +1,7 @@
 """One architecture's network and input batch, with the passes that several proxies share run once.
 
 The shared pass is one forward (train-mode BN) with hooks for what the requested proxies need,
-then a cross-entropy backward for weight (and activation) gradients and, if needed, a backward of
+then a backward of the task's loss for weight (and activation) gradients and, if needed, a backward of
 the summed output for input gradients. With `chunks > 1` the batch is processed in pieces (each
 with its own BN statistics): weight gradients are summed with chunk-size weights, per-sample
 quantities are concatenated.
@@ -14,13 +14,12 @@ from functools import cached_property
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from proxynas.devices import memory_format
 from proxynas.errors import ProxynasError
-from proxynas.spaces.nb201 import Arch
-from proxynas.spaces.nb201_net import NB201Network, build_network
+from proxynas.spaces.init import init_weights
+from proxynas.tasks import Task, get_task
 
 
 @contextmanager
@@ -43,24 +42,27 @@ def weight_layers(net: nn.Module) -> list[nn.Module]:
 
 
 class Probe:
-    def __init__(self, arch: Arch, dataset: str, inputs: torch.Tensor, labels: torch.Tensor, seed: int,
+    """`arch` (which knows its space) as a network for `task`, the input batch, and the shared passes."""
+
+    def __init__(self, arch, task: Task | str, inputs: torch.Tensor, labels: torch.Tensor, seed: int,
                  needs: frozenset[str] = frozenset(), skip_dead_edges: bool = False, chunks: int = 1):
-        self.arch, self.dataset, self.seed = arch, dataset, seed
+        self.arch, self.task, self.seed = arch, get_task(task), seed
         self.inputs, self.labels = inputs, labels
         self.needs, self.skip_dead_edges, self.chunks = needs, skip_dead_edges, chunks
 
     @cached_property
-    def net(self) -> NB201Network:
+    def net(self) -> nn.Module:
         """The network the shared pass uses (proxies must not change its weights)."""
         return self.fresh_copy()
 
-    def fresh_copy(self) -> NB201Network:
+    def fresh_copy(self) -> nn.Module:
         """A new network with the probe's initial weights: zero-cost convention (cell BN without affine
-        parameters or running statistics), PyTorch default init seeded by `seed`, train mode."""
-        torch.manual_seed(self.seed)
-        net = build_network(self.arch, self.dataset, bn_affine=False, bn_track_stats=False,
-                            skip_dead_edges=self.skip_dead_edges)
-        return net.to(self.inputs.device, memory_format=memory_format(self.inputs.device)).train()
+        parameters or running statistics), PyTorch default init from a generator seeded by `seed`, train mode."""
+        net = self.arch.space.build_network(self.arch, self.task, "zero-cost", skip_dead_edges=self.skip_dead_edges)
+        return init_weights(net, self.seed).to(self.inputs.device, memory_format=memory_format(self.inputs.device)).train()
+
+    def loss(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.task.loss(outputs, labels)
 
     def _require(self, part: str) -> None:
         if part not in self.needs:
@@ -114,7 +116,7 @@ class Probe:
                 for hook in hooks:
                     hook.remove()
             if self.needs & {"weight_grads", "fisher_terms"}:
-                loss = F.cross_entropy(out, labels) * (len(inputs) / len(self.inputs))
+                loss = self.loss(out, labels) * (len(inputs) / len(self.inputs))
                 found = torch.autograd.grad(loss, weights + activations, retain_graph="input_grads" in self.needs,
                                             allow_unused=True)
                 for total, g in zip(grads, found[:len(weights)]):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from proxynas.data import IMAGE_SIZE
 from proxynas.proxies.probe import weight_layers
 from proxynas.proxies.registry import register
 
@@ -25,7 +24,7 @@ def synflow(probe) -> float:
     for module in net.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.forward = _identity
-    side = IMAGE_SIZE[probe.dataset]
+    side = probe.task.input_size
     ones = torch.ones(1, 3, side, side, dtype=torch.float64, device=probe.inputs.device)
     weights = [layer.weight for layer in weight_layers(net)]
     grads = torch.autograd.grad(net(ones).sum(), weights, allow_unused=True)

@@ -36,7 +36,7 @@ def zen(probe) -> float:
         hooks = [m.register_forward_hook(lambda m, i, o: variances.setdefault(m, []).append(
             i[0].double().var(dim=(0, 2, 3), unbiased=True))) for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
         try:
-            features = [net.lastact(net.cells(net.stem(inputs))) for inputs in (x, mixed)]
+            features = [net.features(inputs) for inputs in (x, mixed)]
         finally:
             for hook in hooks:
                 hook.remove()

@@ -1,8 +1,9 @@
 """The NAS-Bench-201 network: stem, 3 stages of N cells joined by residual reduction blocks, head.
 
-`bn_affine=True, bn_track_stats=True` (default) is the trained benchmark network, whose parameter
-counts are the benchmark's `params_*`. `bn_affine=False, bn_track_stats=False` is the convention
-of the zero-cost reference code: cell BNs without affine parameters or running statistics.
+`bn_affine=True, bn_track_stats=True` (the "benchmark" convention, default) is the trained
+benchmark network, whose parameter counts are the benchmark's `params_*`. `bn_affine=False,
+bn_track_stats=False` (the "zero-cost" convention) is that of the zero-cost reference code: cell
+BNs without affine parameters or running statistics.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from proxynas.data import IMAGE_SIZE as INPUT_SIZE
-from proxynas.data import NUM_CLASSES
-from proxynas.spaces.nb201 import EDGES, NUM_NODES, OPS, Arch, live_edges
+from proxynas.spaces.nb201 import EDGES, NUM_NODES, OPS, SPACE, Arch
+from proxynas.tasks import Task, get_task
 
 
 class ReLUConvBN(nn.Sequential):
@@ -56,7 +56,7 @@ class Cell(nn.Module):
     def __init__(self, arch: Arch, channels: int, affine: bool, track: bool, skip_dead_edges: bool = False):
         super().__init__()
         self.edges = nn.ModuleList(make_op(OPS[op], channels, affine, track) for op in arch)
-        run = live_edges(arch) if skip_dead_edges else [OPS[op] != "none" for op in arch]
+        run = SPACE.live_edges(arch) if skip_dead_edges else [OPS[op] != "none" for op in arch]
         self._inputs = [[(src, i) for i, ((src, dst), on) in enumerate(zip(EDGES, run)) if dst == t and on]
                         for t in range(1, NUM_NODES)]
 
@@ -102,15 +102,21 @@ class NB201Network(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The feature map before global pooling (what Zen-score compares)."""
+        return self.lastact(self.cells(self.stem(x)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.lastact(self.cells(self.stem(x)))
-        return self.classifier(self.global_pooling(features).flatten(1))
+        return self.classifier(self.global_pooling(self.features(x)).flatten(1))
 
 
-def build_network(arch: Arch, dataset: str = "cifar10", bn_affine: bool = True, bn_track_stats: bool = True,
-                  channels: int = 16, cells_per_stage: int = 5, skip_dead_edges: bool = False) -> NB201Network:
-    """The NB201 network for `arch` with the classifier head of `dataset` (10 / 100 / 120 classes)."""
-    return NB201Network(arch, NUM_CLASSES[dataset], channels, cells_per_stage, bn_affine, bn_track_stats,
+def build_network(arch: Arch, task: Task | str = "cifar10", convention: str = "benchmark", channels: int = 16,
+                  cells_per_stage: int = 5, skip_dead_edges: bool = False) -> NB201Network:
+    """The NB201 network for `arch` with the classifier head of `task` (10 / 100 / 120 classes)."""
+    if convention not in ("benchmark", "zero-cost"):
+        raise ValueError(f"unknown network convention {convention!r}")
+    benchmark = convention == "benchmark"
+    return NB201Network(arch, get_task(task).num_classes, channels, cells_per_stage, benchmark, benchmark,
                         skip_dead_edges)
 
 
@@ -132,9 +138,10 @@ def count_parameters(arch: Arch, num_classes: int = 10, channels: int = 16, cell
     return total + 2 * c + c * num_classes + num_classes  # last BN + classifier
 
 
-def count_flops(arch: Arch, dataset: str = "cifar10", channels: int = 16, cells_per_stage: int = 5) -> int:
+def count_flops(arch: Arch, task: Task | str = "cifar10", channels: int = 16, cells_per_stage: int = 5) -> int:
     """Multiply-adds of the conv and linear layers for one input image (BN, ReLU, pooling not counted)."""
-    side = INPUT_SIZE[dataset]
+    task = get_task(task)
+    side = task.input_size
     total = side * side * channels * 3 * 9  # stem
     c = channels
     for stage in range(3):
@@ -144,4 +151,4 @@ def count_flops(arch: Arch, dataset: str = "cifar10", channels: int = 16, cells_
             c *= 2
         cell = sum(_KERNEL_AREA[OPS[op]] for op in arch if OPS[op] in _KERNEL_AREA) * side * side * c * c
         total += cells_per_stage * cell
-    return total + c * NUM_CLASSES[dataset]
+    return total + c * task.num_classes

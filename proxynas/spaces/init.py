@@ -1,0 +1,35 @@
+"""PyTorch's default weight initialisation, drawn from a per-network generator instead of the global RNG.
+
+Conv and linear layers get what their `reset_parameters` gives (Kaiming uniform with a = sqrt(5),
+bias uniform in ±1/sqrt(fan_in)), layer by layer in module order, which is the order a network's
+constructor creates them: the weights equal those of `torch.manual_seed(seed)` followed by
+construction, but two threads building networks at once cannot disturb each other's draws.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def init_weights(net: nn.Module, seed: int) -> nn.Module:
+    """Re-draw every conv/linear weight and bias of `net` from a generator seeded with `seed`."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                fan_in = module.weight[0].numel()
+                a = math.sqrt(5)
+                bound = math.sqrt(3.0) * math.sqrt(2.0 / (1 + a ** 2)) / math.sqrt(fan_in)
+                _uniform(module.weight, bound, generator)
+                if module.bias is not None:
+                    _uniform(module.bias, 1 / math.sqrt(fan_in), generator)
+    return net
+
+
+def _uniform(tensor: torch.Tensor, bound: float, generator: torch.Generator) -> None:
+    """Fill in place from U(-bound, bound), drawing on the CPU so every device gets the same values."""
+    values = torch.empty(tensor.shape, dtype=tensor.dtype).uniform_(-bound, bound, generator=generator)
+    tensor.copy_(values)
