@@ -78,7 +78,7 @@ def main() -> None:
                               progress=lambda d, t: print(f"\r{dataset}: {d}/{t}", end="", flush=True))
         truth = bench.column(dataset, "test_acc")[bench.index.indices_of(archs)]
         result.setdefault("datasets", {})[dataset] = {
-            "correlations": metrics.correlation_table(table.scores, truth),
+            "correlations": metrics.correlation_table(table.scores, truth, proxies.directions(table.scores)),
             "bootstrap_95": {p: bootstrap_interval(v, truth, args.seed) for p, v in table.scores.items()},
             "failures": {p: len(f) for p, f in table.failures.items()},
             "scoring_seconds": time.perf_counter() - start,

@@ -1,35 +1,29 @@
 """Feature matrices for accuracy predictors: architecture encodings and zero-cost proxy scores.
 
 Groups (any combination, in this order in the matrix):
-  onehot  30 columns: for each of the 6 edges, which of the 5 ops it carries.
-  path    84 columns: how many live input-to-output paths carry each op sequence (no `none` on a
-          live path; 4 + 16 + 64 sequences of length 1-3), as in path-based NAS predictors.
+  onehot  the space's one-hot encoding (NB201: for each of the 6 edges, which of the 5 ops; 30 columns).
+  path    the space's path encoding: how many live input-to-output paths carry each op sequence
+          (NB201: 84 columns), as in path-based NAS predictors.
   zc      one column per proxy in `FeatureSpec.proxies`, from the scoring engine (computed and
           cached) or from a precomputed source imported into the store (e.g. Suite-Zero).
   size    params and FLOPs of the benchmark network (exact, computed by proxynas).
-Proxies that span many orders of magnitude are log-scaled (`signed_log`). A proxy that failed on a
-cell stays NaN: XGBoost treats it as missing and learns which branch such cells take.
+Proxies registered as log-scaled are passed through `signed_log`. A proxy that failed on a cell
+stays NaN: XGBoost treats it as missing and learns which branch such cells take.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
-from proxynas.spaces import nb201
+from proxynas.spaces.base import get_space
 
 GROUPS = ("onehot", "path", "zc", "size")
+ENCODINGS = ("onehot", "path")  # groups the space encodes
 SIZE_PROXIES = ("params", "flops")
-LOG_SCALED = frozenset({"synflow", "grad_norm", "snip", "fisher", "grasp", "jacob_cov", "jacov"})  # jacov: Suite-Zero
-# Live paths from node 0 to node 3, as edge indices into `nb201.EDGES`.
-PATHS = tuple(tuple(nb201.EDGES.index(e) for e in path)
-              for path in (((0, 3),), ((0, 1), (1, 3)), ((0, 2), (2, 3)), ((0, 1), (1, 2), (2, 3))))
-PATH_OPS = tuple(op for op in nb201.OPS if op != "none")
-PATH_SEQUENCES = tuple(seq for length in (1, 2, 3) for seq in itertools.product(PATH_OPS, repeat=length))
 
 
 @dataclass(frozen=True)
@@ -40,6 +34,7 @@ class FeatureSpec:
     proxies: tuple[str, ...] = ()
     zc_source: str = "engine"  # or the name of a precomputed source in the store
     batch: BatchSpec = field(default_factory=BatchSpec)
+    space: str = "nb201"
 
     def __post_init__(self):
         unknown = [g for g in self.groups if g not in GROUPS]
@@ -55,11 +50,7 @@ class FeatureSpec:
 
     def names(self) -> list[str]:
         """Column names, in matrix order."""
-        names = []
-        if "onehot" in self.groups:
-            names += [f"edge{src}{dst}={op}" for src, dst in nb201.EDGES for op in nb201.OPS]
-        if "path" in self.groups:
-            names += ["path=" + ">".join(seq) for seq in PATH_SEQUENCES]
+        names = [n for g in ENCODINGS if g in self.groups for n in get_space(self.space).encoding_names(g)]
         if "zc" in self.groups:
             names += [f"zc:{p}" for p in self.proxies]
         if "size" in self.groups:
@@ -73,11 +64,12 @@ class FeatureSpec:
 
     def to_dict(self) -> dict:
         return {"groups": list(self.groups), "proxies": list(self.proxies), "zc_source": self.zc_source,
-                "batch": asdict(self.batch)}
+                "batch": asdict(self.batch), "space": self.space}
 
     @classmethod
     def from_dict(cls, value: dict) -> "FeatureSpec":
-        return cls(tuple(value["groups"]), tuple(value["proxies"]), value["zc_source"], BatchSpec(**value["batch"]))
+        return cls(tuple(value["groups"]), tuple(value["proxies"]), value["zc_source"], BatchSpec(**value["batch"]),
+                   value.get("space", "nb201"))  # models saved before spaces were named are NB201's
 
 
 def signed_log(values: np.ndarray) -> np.ndarray:
@@ -86,22 +78,13 @@ def signed_log(values: np.ndarray) -> np.ndarray:
     return np.sign(values) * np.log10(1.0 + 1e6 * np.abs(values))
 
 
-def onehot(archs) -> np.ndarray:
-    ops = np.asarray(archs, dtype=np.int64).reshape(-1, len(nb201.EDGES))
-    out = np.zeros((len(ops), len(nb201.EDGES), len(nb201.OPS)))
-    np.put_along_axis(out, ops[:, :, None], 1.0, axis=2)
-    return out.reshape(len(ops), -1)
+def log_scaled(name: str) -> bool:
+    """Should models see this proxy through `signed_log`? (Registered metadata; imported sources' names too.)"""
+    from proxynas import proxies
+    from proxynas.bench.suite_zero import OUR_NAMES
 
-
-def path_counts(archs) -> np.ndarray:
-    column = {seq: i for i, seq in enumerate(PATH_SEQUENCES)}
-    out = np.zeros((len(archs), len(PATH_SEQUENCES)))
-    for row, arch in enumerate(archs):
-        for path in PATHS:
-            seq = tuple(nb201.OPS[arch[e]] for e in path)
-            if "none" not in seq:
-                out[row, column[seq]] += 1
-    return out
+    name = OUR_NAMES.get(name, name)
+    return name in proxies.names() and proxies.get(name).log_scale
 
 
 @dataclass(frozen=True)
@@ -122,11 +105,8 @@ def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=No
     """The feature matrix of `archs`; NaN where a proxy has no value. `cache`: a `ScoreCache` to reuse."""
     from proxynas import proxies, scoring
 
-    blocks = []
-    if "onehot" in spec.groups:
-        blocks.append(onehot(archs))
-    if "path" in spec.groups:
-        blocks.append(path_counts(archs))
+    space = get_space(spec.space)
+    blocks = [space.encode(archs, g) for g in ENCODINGS if g in spec.groups]
     engine_proxies = spec.engine_proxies()
     scores = {}
     if engine_proxies:
@@ -136,7 +116,7 @@ def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=No
     if "zc" in spec.groups:
         if spec.zc_source != "engine":
             scores = scores | precomputed_scores(archs, spec, bench)
-        blocks.append(np.column_stack([signed_log(scores[p]) if p in LOG_SCALED else scores[p]
+        blocks.append(np.column_stack([signed_log(scores[p]) if log_scaled(p) else scores[p]
                                        for p in spec.proxies]))
     if "size" in spec.groups:
         blocks.append(np.column_stack([scores[p] for p in SIZE_PROXIES]))
@@ -154,3 +134,18 @@ def precomputed_scores(archs, spec: FeatureSpec, bench) -> dict[str, np.ndarray]
                             f"{spec.dataset}; it has: {', '.join(available)}")
     rows = bench.index.indices_of(archs)
     return {p: bench.precomputed(spec.zc_source, spec.dataset, p)[rows] for p in spec.proxies}
+
+
+def training_split(bench, spec: FeatureSpec, train_size: int, eval_size: int, seed: int) -> list:
+    """`train_size` then `eval_size` distinct cells drawn with `seed` from those the features cover:
+    every cell for engine-computed proxies, the cells a precomputed source scored otherwise."""
+    if "zc" in spec.groups and spec.zc_source != "engine":
+        scored = np.column_stack([bench.precomputed(spec.zc_source, spec.dataset, p) for p in spec.proxies])
+        pool = np.flatnonzero(np.isfinite(scored).any(axis=1))
+    else:
+        pool = np.arange(bench.index.space.size)
+    if train_size + eval_size > len(pool):
+        raise ProxynasError(f"asked for {train_size} training + {eval_size} held-out cells, but the features "
+                            f"cover only {len(pool)}")
+    chosen = np.random.default_rng(seed).choice(pool, train_size + eval_size, replace=False)
+    return [bench.index.arch_at(int(i)) for i in chosen]

@@ -30,11 +30,15 @@ def top_k_precision(scores: np.ndarray, truth: np.ndarray, fraction: float = 0.1
     return len(set(np.argsort(-s)[:k]) & set(np.argsort(-t)[:k])) / k
 
 
-def rank_vote(score_columns: list[np.ndarray]) -> np.ndarray:
-    """Mean of each proxy's rank (0..1, higher = better) over the proxies that have a value; NaN if none."""
+def rank_vote(score_columns: list[np.ndarray], higher_is_better: list[bool] | None = None) -> np.ndarray:
+    """Mean of each proxy's rank (0..1, higher = better) over the proxies that have a value; NaN if none.
+
+    A column whose `higher_is_better` is False is ranked in reverse (its lowest value ranks best).
+    """
+    directions = higher_is_better if higher_is_better is not None else [True] * len(score_columns)
     ranks = []
-    for column in score_columns:
-        column = np.asarray(column, dtype=float)
+    for column, higher in zip(score_columns, directions):
+        column = np.asarray(column, dtype=float) * (1 if higher else -1)
         rank = np.full(len(column), np.nan)
         finite = np.isfinite(column)
         if finite.sum() > 1:
@@ -52,9 +56,11 @@ def correlation_row(scores: np.ndarray, truth: np.ndarray) -> dict:
             "n": int(np.isfinite(scores).sum()), "nan": int(np.isnan(scores).sum())}
 
 
-def correlation_table(scores: dict[str, np.ndarray], truth: np.ndarray) -> dict[str, dict]:
-    """Spearman, Kendall and top-10% precision per proxy, plus a rank vote when there are several."""
+def correlation_table(scores: dict[str, np.ndarray], truth: np.ndarray,
+                      higher_is_better: list[bool] | None = None) -> dict[str, dict]:
+    """Spearman, Kendall and top-10% precision per proxy (signs as they are), plus a rank vote when there
+    are several (each proxy in its `higher_is_better` direction)."""
     rows = {name: correlation_row(values, truth) for name, values in scores.items()}
     if len(scores) > 1:
-        rows["vote"] = correlation_row(rank_vote(list(scores.values())), truth)
+        rows["vote"] = correlation_row(rank_vote(list(scores.values()), higher_is_better), truth)
     return rows

@@ -24,12 +24,13 @@ def pyplot():
     return plt
 
 
-def correlation_scatter(scores: dict[str, np.ndarray], truth: np.ndarray, rows: dict, path: Path, label: str) -> None:
-    """One panel per proxy (and the vote): rank of the score (x) against the accuracy (y)."""
+def correlation_scatter(scores: dict[str, np.ndarray], truth: np.ndarray, rows: dict, path: Path, label: str,
+                        higher_is_better: list[bool] | None = None) -> None:
+    """One panel per proxy (and the vote, each proxy in its direction): rank of the score (x) against the accuracy (y)."""
     plt = pyplot()
     panels = dict(scores)
     if len(scores) > 1:
-        panels["vote"] = rank_vote(list(scores.values()))
+        panels["vote"] = rank_vote(list(scores.values()), higher_is_better)
     cols = min(3, len(panels))
     fig, axes = plt.subplots(math.ceil(len(panels) / cols), cols, figsize=(4.2 * cols, 3.6 * math.ceil(len(panels) / cols)),
                              squeeze=False)

@@ -27,14 +27,14 @@ def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = "synflow,grad_nor
         model = Surrogate.load(model_path)
         if model.features.dataset != batch.dataset:
             raise ProxynasError(f"the model predicts {model.features.dataset} accuracy, not {batch.dataset}")
-        mean, std = model.predict_with_uncertainty(features.build(cells, model.features, bench, device, progress))
+        mean, std = model.predict(features.build(cells, model.features, bench, device, progress), return_std=True)
         columns, key = {"predicted": mean, "std": std}, mean
     else:
         if by not in ("vote", *proxies.names()):
             raise ProxynasError(f"unknown --by {by!r}; valid: vote, surrogate, {', '.join(proxies.names())}")
         chosen = proxies.parse_list(vote_proxies) if by == "vote" else [proxies.get(by)]
         columns = dict(scoring.score(cells, chosen, batch, device, progress=progress).scores)
-        key = metrics.rank_vote(list(columns.values())) if by == "vote" else columns[by]
+        key = metrics.rank_vote(list(columns.values()), proxies.directions(columns)) if by == "vote" else columns[by]
         if by == "vote":
             columns["vote"] = key
     return np.argsort(-np.nan_to_num(key, nan=-np.inf), kind="stable"), columns

@@ -35,46 +35,43 @@ DEFAULT_ENSEMBLE = 5
 
 
 class Surrogate:
-    """fit / predict / predict_with_uncertainty / save / load, on `FeatureMatrix` inputs."""
+    """`Surrogate(features, ...).fit(X, y).predict(X, return_std=True)`, plus save / load, on `FeatureMatrix`
+    inputs. As in scikit-learn, `__init__` only stores its arguments and what `fit` learns ends in `_`."""
 
     def __init__(self, features: FeatureSpec, target: str = "test_acc", ensemble: int = DEFAULT_ENSEMBLE,
                  seed: int = 0, rounds: int = DEFAULT_ROUNDS, params: dict | None = None):
-        if ensemble < 1:
-            raise ProxynasError("the ensemble needs at least one member")
         self.features, self.target, self.ensemble, self.seed = features, target, ensemble, seed
-        self.rounds, self.params = rounds, {**DEFAULT_PARAMS, **(params or {})}
-        self.members: list[xgb.Booster] = []
-        self.target_mean, self.target_std, self.train_size = 0.0, 1.0, 0
+        self.rounds, self.params = rounds, params
 
     def fit(self, x: FeatureMatrix, y) -> "Surrogate":
+        if self.ensemble < 1:
+            raise ProxynasError("the ensemble needs at least one member")
         self._check(x)
         y = np.asarray(y, dtype=np.float64)
         if len(y) != len(x) or len(y) < 2:
             raise ProxynasError(f"need at least 2 training targets, one per row (got {len(y)} for {len(x)} rows)")
         if not np.isfinite(y).all():
             raise ProxynasError("training targets must be finite (the benchmark has no value for some cells)")
-        self.target_mean, self.target_std = float(y.mean()), float(y.std()) or 1.0
-        z = (y - self.target_mean) / self.target_std
+        self.params_ = {**DEFAULT_PARAMS, **(self.params or {})}
+        self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
+        z = (y - self.y_mean_) / self.y_std_
         rng = np.random.default_rng(self.seed)
-        self.members = []
+        self.boosters_ = []
         for member in range(self.ensemble):
             rows = np.arange(len(y)) if member == 0 else rng.integers(0, len(y), len(y))
             data = xgb.DMatrix(x.values[rows], label=z[rows], missing=np.nan)
-            self.members.append(xgb.train({**self.params, "seed": self.seed + member}, data, self.rounds))
-        self.train_size = len(y)
+            self.boosters_.append(xgb.train({**self.params_, "seed": self.seed + member}, data, self.rounds))
+        self.n_train_ = len(y)
         return self
 
-    def predict(self, x: FeatureMatrix) -> np.ndarray:
-        return self.predict_with_uncertainty(x)[0]
-
-    def predict_with_uncertainty(self, x: FeatureMatrix) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, standard deviation) over the ensemble, in the target's units."""
-        if not self.members:
+    def predict(self, x: FeatureMatrix, return_std: bool = False):
+        """The ensemble's mean prediction, in the target's units; with `return_std`, (mean, std over members)."""
+        if not hasattr(self, "boosters_"):
             raise ProxynasError("the surrogate is not fitted yet")
         self._check(x)
         data = xgb.DMatrix(x.values, missing=np.nan)
-        runs = np.stack([m.predict(data) for m in self.members]) * self.target_std + self.target_mean
-        return runs.mean(axis=0), runs.std(axis=0)
+        runs = np.stack([m.predict(data) for m in self.boosters_]) * self.y_std_ + self.y_mean_
+        return (runs.mean(axis=0), runs.std(axis=0)) if return_std else runs.mean(axis=0)
 
     def _check(self, x: FeatureMatrix) -> None:
         if x.spec != self.features:
@@ -86,16 +83,16 @@ class Surrogate:
 
     def save(self, path: Path) -> Path:
         path = Path(path)
-        if not self.members:
+        if not hasattr(self, "boosters_"):
             raise ProxynasError("the surrogate is not fitted yet")
         path.parent.mkdir(parents=True, exist_ok=True)
-        for i, member in enumerate(self.members):
+        for i, member in enumerate(self.boosters_):
             member.save_model(str(_member_path(path, i)))
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "space": "nb201",
+        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "space": self.features.space,
                 "dataset": self.features.dataset, "target": self.target, "features": self.features.to_dict(),
                 "feature_names": self.features.names(), "proxy_keys": _proxy_keys(self.features),
-                "ensemble": self.ensemble, "seed": self.seed, "rounds": self.rounds, "params": self.params,
-                "target_mean": self.target_mean, "target_std": self.target_std, "train_size": self.train_size,
+                "ensemble": self.ensemble, "seed": self.seed, "rounds": self.rounds, "params": self.params_,
+                "target_mean": self.y_mean_, "target_std": self.y_std_, "train_size": self.n_train_,
                 "versions": {"proxynas": __version__, "xgboost": xgb.__version__}}
         path.write_text(json.dumps(meta, indent=2) + "\n")
         return path
@@ -113,35 +110,18 @@ class Surrogate:
             spec = FeatureSpec.from_dict(meta["features"])
             fitted_keys, names = meta["proxy_keys"], meta["feature_names"]
             model = cls(spec, meta["target"], meta["ensemble"], meta["seed"], meta["rounds"], meta["params"])
-            model.target_mean, model.target_std = meta["target_mean"], meta["target_std"]
-            model.train_size = meta["train_size"]
+            model.params_, model.y_mean_, model.y_std_ = meta["params"], meta["target_mean"], meta["target_std"]
+            model.n_train_ = meta["train_size"]
         except (KeyError, TypeError) as exc:
             raise ProxynasError(f"{path} is an incomplete proxynas surrogate model (missing {exc})") from exc
         if names != spec.names() or fitted_keys != _proxy_keys(spec):
             raise ProxynasError(f"{path} was fitted on {', '.join(fitted_keys) or 'other feature columns'}, which this "
                                 f"proxynas computes as {', '.join(_proxy_keys(spec))}; refit the model")
         try:
-            model.members = [xgb.Booster(model_file=str(_member_path(path, i))) for i in range(meta["ensemble"])]
+            model.boosters_ = [xgb.Booster(model_file=str(_member_path(path, i))) for i in range(meta["ensemble"])]
         except xgb.core.XGBoostError as exc:
             raise ProxynasError(f"cannot read the XGBoost members of {path}: {str(exc).splitlines()[0]}") from exc
         return model
-
-
-def training_split(bench, spec: FeatureSpec, train_size: int, eval_size: int, seed: int) -> list:
-    """`train_size` then `eval_size` distinct cells drawn with `seed` from those the features cover:
-    every cell for engine-computed proxies, the cells a precomputed source scored otherwise."""
-    from proxynas.spaces import nb201
-
-    if "zc" in spec.groups and spec.zc_source != "engine":
-        scored = np.column_stack([bench.precomputed(spec.zc_source, spec.dataset, p) for p in spec.proxies])
-        pool = np.flatnonzero(np.isfinite(scored).any(axis=1))
-    else:
-        pool = np.arange(nb201.NUM_ARCHS)
-    if train_size + eval_size > len(pool):
-        raise ProxynasError(f"asked for {train_size} training + {eval_size} held-out cells, but the features "
-                            f"cover only {len(pool)}")
-    chosen = np.random.default_rng(seed).choice(pool, train_size + eval_size, replace=False)
-    return [bench.index.arch_at(int(i)) for i in chosen]
 
 
 def _member_path(path: Path, i: int) -> Path:

@@ -11,7 +11,8 @@ from proxynas.cli import cli
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
-from proxynas.surrogate import Surrogate, training_split
+from proxynas.surrogate import Surrogate
+from proxynas.features import training_split
 
 BEST = nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
 CHEAP = ("synflow", "params", "flops")  # data-free and fast: keeps these tests quick
@@ -65,7 +66,7 @@ def fitted(bench, tmp_path, n=60, groups=("onehot", "zc"), seed=0):
 
 def test_fit_predicts_held_out_ranks_with_uncertainty_and_is_deterministic(bench, tmp_path):
     model, x_eval, y_eval = fitted(bench, tmp_path)
-    mean, std = model.predict_with_uncertainty(x_eval)
+    mean, std = model.predict(x_eval, return_std=True)
     assert metrics.spearman(mean, y_eval) > 0.6
     assert (std >= 0).all() and std.max() > 0
     again, _, _ = fitted(bench, tmp_path)
@@ -119,3 +120,16 @@ def test_fit_and_predict_cli(bench, tmp_path):
     assert [r["index"] for r in rows][1] == 0 and rows[0]["predicted"] > rows[1]["predicted"]
     result = runner.invoke(cli, ["predict", "--model", str(model), "garbage"])
     assert result.exit_code == 2 and result.output.count("\n") == 1
+
+
+def test_scikit_learn_contract_init_stores_and_fit_learns():
+    spec = spec_of(("zc",))
+    model = Surrogate(spec, ensemble=0, params={"eta": 0.1})  # stored, not validated, until fit
+    assert model.params == {"eta": 0.1} and not hasattr(model, "boosters_")
+    values = np.random.default_rng(1).normal(size=(10, 3))
+    with pytest.raises(ProxynasError, match="at least one member"):
+        model.fit(features.FeatureMatrix(values, spec), values[:, 0])
+    with pytest.raises(ProxynasError, match="not fitted"):
+        model.predict(features.FeatureMatrix(values, spec))
+    fitted_model = Surrogate(spec, ensemble=2, params={"eta": 0.1}).fit(features.FeatureMatrix(values, spec), values[:, 0])
+    assert fitted_model.params_["eta"] == 0.1 and len(fitted_model.boosters_) == 2 and fitted_model.n_train_ == 10

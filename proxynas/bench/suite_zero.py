@@ -16,11 +16,13 @@ from proxynas.atomic import atomic_h5
 from proxynas.bench.store import dataset_name
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
+from proxynas.spaces.cell import IndexMap
 
 NON_PROXY_KEYS = {"idx", "arch", "val_accuracy", "id"}
+OUR_NAMES = {"jacov": "jacob_cov"}  # Suite-Zero's proxy names that differ from ours
 
 
-def read_suite_zero(path: Path, index: nb201.IndexMap) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+def read_suite_zero(path: Path, index: IndexMap) -> dict[str, dict[str, dict[str, np.ndarray]]]:
     """dataset -> proxy -> {"score", "time"} arrays over all cells in index order (NaN where absent)."""
     try:
         with open(path) as handle:
@@ -64,7 +66,7 @@ def _number(value) -> float:
         return math.nan
 
 
-def import_suite_zero(store_path: Path, json_path: Path, index: nb201.IndexMap, name: str = "suite_zero") -> dict:
+def import_suite_zero(store_path: Path, json_path: Path, index: IndexMap, name: str = "suite_zero") -> dict:
     """Add (or replace) precomputed source `name` in the store; returns archs scored per dataset."""
     scores = read_suite_zero(Path(json_path), index)
     with atomic_h5(Path(store_path), copy_from=Path(store_path)) as h5:

@@ -36,7 +36,8 @@ def fit(space, dataset, train_size, groups, proxies, zc_source, target, seed, mo
     from proxynas import features, metrics
     from proxynas.bench import store
     from proxynas.data import BatchSpec
-    from proxynas.surrogate import Surrogate, training_split
+    from proxynas.surrogate import Surrogate
+    from proxynas.features import training_split
 
     bench = store.open_bench()
     spec = features.FeatureSpec(tuple(g.strip() for g in groups.split(",") if g.strip()),
@@ -82,7 +83,7 @@ def predict(archs, model_path, archs_file, device, quiet, as_json):
     tokens = list(archs) + ([line.strip() for line in archs_file if line.strip()] if archs_file else [])
     cells = [bench.index.resolve(t) for t in read_tokens(tuple(tokens))]
     with progress_bar(quiet, "features") as progress:
-        mean, std = model.predict_with_uncertainty(features.build(cells, model.features, bench, device, progress))
+        mean, std = model.predict(features.build(cells, model.features, bench, device, progress), return_std=True)
     rows = [{"index": int(i), "arch": str(a), "predicted": float(m), "std": float(s)}
             for i, a, m, s in zip(bench.index.indices_of(cells), cells, mean, std)]
     if as_json:

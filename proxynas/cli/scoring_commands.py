@@ -123,18 +123,19 @@ def write_scores(path: Path, payload: dict) -> None:
 @click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), help="Write a scatter plot (PNG).")
 def correlate(metric, plot, **options):
     """Correlate proxy scores with benchmark accuracy: Spearman, Kendall, top-10% precision, rank vote."""
-    from proxynas import metrics
+    from proxynas import metrics, proxies
     from proxynas.bench import store
 
     bench = store.open_bench()
     archs, table, spec = run_scoring(bench, **options)
     column = f"{metric}_acc"
     truth = bench.column(options["dataset"], column)[bench.index.indices_of(archs)]
-    rows = metrics.correlation_table(table.scores, truth)
+    directions = proxies.directions(table.scores)
+    rows = metrics.correlation_table(table.scores, truth, directions)
     if plot:
         from proxynas.plots import correlation_scatter
 
-        correlation_scatter(table.scores, truth, rows, plot, f"{options['dataset']} {column}")
+        correlation_scatter(table.scores, truth, rows, plot, f"{options['dataset']} {column}", directions)
     payload = {"setting": setting_dict(spec, options["device"]), "metric": column,
                "source_column": bench.source_column(options["dataset"], column), "archs": len(archs),
                "correlations": {p: {k: finite_or_none(v) for k, v in r.items()} for p, r in rows.items()}}

@@ -1,11 +1,17 @@
 """Zero-cost proxies: a registry of small functions of a `Probe` (network + batch + shared passes).
 
-Output convention: higher = predicted better, except where a proxy's docstring says it keeps the
-original sign (plain, grasp).
+Each proxy keeps its original sign and registers its published direction (`higher_is_better`:
+False for plain), which rank votes honour, and whether models should see it log-scaled.
 """
 
 from proxynas.proxies import counting, gradient, grasp, jacobian, nwot, synflow, zen  # noqa: F401  (registers)
 from proxynas.proxies.probe import Probe
 from proxynas.proxies.registry import Proxy, ScoreFailure, get, names, parse_list
 
-__all__ = ["Probe", "Proxy", "ScoreFailure", "get", "names", "parse_list"]
+__all__ = ["Probe", "Proxy", "ScoreFailure", "get", "names", "parse_list", "directions"]
+
+
+def directions(proxy_names) -> list[bool]:
+    """`higher_is_better` of each named proxy (True for names that are not registered proxies)."""
+    registered = set(names())
+    return [get(n).higher_is_better if n in registered else True for n in proxy_names]

@@ -8,7 +8,7 @@ from proxynas.proxies.probe import weight_layers
 from proxynas.proxies.registry import register
 
 
-@register("grasp", function_only=True, splittable=False)
+@register("grasp", function_only=True, splittable=False, needs_labels=True, log_scale=True)
 def grasp(probe) -> float:
     """-sum θ * (H g) over conv/linear weights, g = dCE/dθ, H = Hessian of CE: the reference code's sign."""
     weights = [layer.weight for layer in weight_layers(probe.net)]

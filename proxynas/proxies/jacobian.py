@@ -17,14 +17,14 @@ def _correlation(rows: np.ndarray) -> np.ndarray:
     return corr
 
 
-@register("jacob_cov", needs={"input_grads"}, function_only=True, splittable=True)
+@register("jacob_cov", needs={"input_grads"}, function_only=True, splittable=True, log_scale=True)
 def jacob_cov(probe) -> float:
     """-sum(log(l + k) + 1/(l + k)), l = eigenvalues (eigvalsh) of the batch's input-gradient correlation, k=1e-5."""
     eigenvalues = np.linalg.eigvalsh(_correlation(probe.input_grads))
     return float(-np.sum(np.log(eigenvalues + K) + 1.0 / (eigenvalues + K)))
 
 
-@register("epe_nas", needs={"input_grads"}, function_only=True, splittable=True)
+@register("epe_nas", needs={"input_grads"}, function_only=True, splittable=True, needs_labels=True)
 def epe_nas(probe) -> float:
     """EPE-NAS: s_c = sum log(|corr| + k) per class; sum_c |s_c| (<=100 classes) or mean pairwise |s_c - s_c'|.
 

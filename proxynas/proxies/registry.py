@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from proxynas.errors import ProxynasError
 
+
 class ScoreFailure(Exception):
     """A proxy could not produce a value for this architecture; the message is the recorded reason."""
 
@@ -16,15 +17,18 @@ SHARED_PASS_NEEDS = frozenset({"weight_grads", "input_grads", "relu_kernel", "fi
 
 @dataclass(frozen=True)
 class Proxy:
-    """A zero-cost proxy. Output convention: higher = predicted better (see each docstring for sign)."""
+    """A zero-cost proxy and what the engine, rank votes and features must know about it."""
 
     name: str
     compute: Callable  # (probe) -> float
     needs: frozenset[str]  # parts of the shared forward/backward pass it reads (empty: runs on its own)
     function_only: bool  # depends only on the computed function: may be scored once per function class
     splittable: bool  # may be computed from batch chunks on out-of-memory
-    uses_data: bool
+    uses_data: bool  # reads the input batch (False: data-free)
     version: int = 1
+    needs_labels: bool = False  # reads the batch's labels (a loss), not only its images
+    higher_is_better: bool = True  # the published direction; rank votes flip proxies where it is False
+    log_scale: bool = False  # spans many orders of magnitude: models see signed_log of it
 
     @property
     def key(self) -> str:
@@ -39,7 +43,7 @@ _REGISTRY: dict[str, Proxy] = {}
 
 
 def register(name: str, *, needs=(), function_only: bool, splittable: bool, uses_data: bool = True,
-             version: int = 1):
+             version: int = 1, needs_labels: bool = False, higher_is_better: bool = True, log_scale: bool = False):
     """Decorator adding a proxy under `name`; a second proxy with the same name is an error."""
     unknown = set(needs) - SHARED_PASS_NEEDS
     if unknown:
@@ -48,7 +52,8 @@ def register(name: str, *, needs=(), function_only: bool, splittable: bool, uses
     def add(fn: Callable) -> Callable:
         if name in _REGISTRY:
             raise ValueError(f"proxy {name!r} is already registered")
-        _REGISTRY[name] = Proxy(name, fn, frozenset(needs), function_only, splittable, uses_data, version)
+        _REGISTRY[name] = Proxy(name, fn, frozenset(needs), function_only, splittable, uses_data, version,
+                                needs_labels, higher_is_better, log_scale)
         return fn
 
     return add

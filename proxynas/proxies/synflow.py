@@ -13,7 +13,7 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-@register("synflow", function_only=True, splittable=True, uses_data=False)
+@register("synflow", function_only=True, splittable=True, uses_data=False, log_scale=True)
 def synflow(probe) -> float:
     """Sum over conv/linear weights of |θ * dR/dθ|, R = sum of outputs for an all-ones input, with every
     parameter replaced by |θ|, BatchNorm bypassed, in float64 (values reach 1e60; take log for models)."""

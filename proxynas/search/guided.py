@@ -74,7 +74,7 @@ class GuidedSearch(Strategy):
             trained = list(self.seen)
             model = Surrogate(self.spec, seed=self.seed + len(trained), **ROUND_MODEL)
             model.fit(self._matrix([self.row[a] for a in trained]), [self.seen[a] for a in trained])
-            mean, std = model.predict_with_uncertainty(self._matrix(open_rows))
+            mean, std = model.predict(self._matrix(open_rows), return_std=True)
             score = mean + self.kappa * std
         chosen: dict[str, nb201.Arch] = {}  # one cell per function, best score first
         for i in open_rows[np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")]:
