@@ -31,9 +31,10 @@ import torch
 
 from proxynas import metrics, paths
 from proxynas.bench import store
-from proxynas.cache import ScoreCache
+from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
-from proxynas.search import TrainingEvaluator, make_strategy, run_search
+from proxynas.scoring import scorer
+from proxynas.search import TrainingEvaluator, get_strategy, get_strategy_class, run_search
 from proxynas.spaces import nb201
 from proxynas.train import TrainConfig, train
 
@@ -55,9 +56,9 @@ def search_arm(strategy: str, budget: int, seed: int, config: TrainConfig, devic
     """Every cell the strategy trained: arch, final validation accuracy, seconds per epoch."""
     data = data_file()
     evaluator = TrainingEvaluator(data, config, device, paths.cache_dir() / "checkpoints")
-    options = ({"images": str(data), "device": device, "cache": ScoreCache(paths.cache_dir() / "scores")}
-               if strategy == "guided" else {})
-    result = run_search(make_strategy(strategy, "cifar10", seed, **options), evaluator, budget, seed,
+    options = ({"score": scorer(BatchSpec("cifar10", images=str(data)), device)}  # proxies see the same images
+               if get_strategy_class(strategy).uses_proxies else {})
+    result = run_search(get_strategy(strategy, "nb201", seed, **options), evaluator, budget, seed,
                         progress=lambda done, total: log(f"{strategy}: {done}/{total} trained"))
     rows = []
     for step in result.trajectory:

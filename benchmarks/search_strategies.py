@@ -23,9 +23,11 @@ import numpy as np
 from proxynas import paths
 from proxynas.bench import store
 from proxynas.cache import ScoreCache
+from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.plots import pyplot
-from proxynas.search import STRATEGIES, TabularEvaluator, make_strategy, run_search
+from proxynas.scoring import scorer
+from proxynas.search import TabularEvaluator, get_strategy, get_strategy_class, run_search, strategy_names
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
@@ -38,10 +40,12 @@ def runs(bench, dataset: str, strategy: str, seeds: int, budget: int) -> list[di
     """One record per seed: best validation accuracy after each training, the test accuracy of the
     cell held best at each checkpoint, and compute seconds."""
     test = bench.column(dataset, "test_acc")
-    options = {"cache": ScoreCache(paths.cache_dir() / "scores")} if strategy == "guided" else {}
+    uses_proxies = get_strategy_class(strategy).uses_proxies
+    cache = ScoreCache(paths.cache_dir() / "scores")
+    options = {"score": scorer(BatchSpec(dataset), cache=cache)} if uses_proxies else {}
     records = []
     for seed in range(seeds):
-        result = run_search(make_strategy(strategy, dataset, seed, **options), TabularEvaluator(bench, dataset),
+        result = run_search(get_strategy(strategy, "nb201", seed, **options), TabularEvaluator(bench, dataset),
                             budget, seed)
         best_arch = [s.best_arch for s in result.trajectory]
         records.append({
@@ -94,7 +98,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--datasets", default=",".join(DATASETS))
-    parser.add_argument("--strategies", default=",".join(STRATEGIES))
+    parser.add_argument("--strategies", default=",".join(strategy_names()))
     parser.add_argument("--speed", action="store_true", help="Measure cold/warm CLI search time instead.")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)

@@ -20,7 +20,7 @@ import numpy as np
 
 from proxynas import features, metrics
 from proxynas.bench import store
-from proxynas.cli import DEFAULT_ZC
+from proxynas.defaults import SURROGATE_PROXIES
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.plots import pyplot
@@ -53,7 +53,7 @@ TUNING_GRID = {
 def pool_features(bench, dataset: str, groups: tuple[str, ...]):
     """(features, test accuracies) of the seeded pool."""
     pool = nb201.sample(POOL, 0)
-    spec = features.FeatureSpec(groups, tuple(DEFAULT_ZC.split(",")) if "zc" in groups else (),
+    spec = features.FeatureSpec(groups, SURROGATE_PROXIES if "zc" in groups else (),
                                 batch=BatchSpec(dataset, seed=0))
     return features.build(pool, spec, bench), bench.column(dataset, "test_acc")[bench.index.indices_of(pool)]
 
@@ -121,7 +121,7 @@ def main() -> None:
     out = RESULTS / "surrogate_curves.json"
     result = json.loads(out.read_text()) if out.exists() else {}
     result.update({"pool": POOL, "held_out": HELD_OUT, "seeds": args.seeds, "sizes": list(SIZES),
-                   "zc_proxies": DEFAULT_ZC.split(","), "target": "test_acc (200 epochs)", "batch_size": 64,
+                   "zc_proxies": list(SURROGATE_PROXIES), "target": "test_acc (200 epochs)", "batch_size": 64,
                    "model": {"ensemble": DEFAULT_ENSEMBLE, "rounds": DEFAULT_ROUNDS, "params": DEFAULT_PARAMS},
                    "published": PUBLISHED})
     for dataset in args.datasets.split(","):

@@ -105,19 +105,23 @@ def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=No
     """The feature matrix of `archs`; NaN where a proxy has no value. `cache`: a `ScoreCache` to reuse."""
     from proxynas import proxies, scoring
 
-    space = get_space(spec.space)
-    blocks = [space.encode(archs, g) for g in ENCODINGS if g in spec.groups]
-    engine_proxies = spec.engine_proxies()
     scores = {}
+    engine_proxies = spec.engine_proxies()
     if engine_proxies:
         table = scoring.score(archs, proxies.parse_list(",".join(engine_proxies)), spec.batch, device, cache,
                               progress)
         scores = table.scores
+    if "zc" in spec.groups and spec.zc_source != "engine":
+        scores = scores | precomputed_scores(archs, spec, bench)
+    return assemble(archs, spec, scores)
+
+
+def assemble(archs, spec: FeatureSpec, scores: dict[str, np.ndarray]) -> FeatureMatrix:
+    """The matrix of `archs` from the space's encodings and the given proxy scores (columns by proxy name)."""
+    space = get_space(spec.space)
+    blocks = [space.encode(archs, g) for g in ENCODINGS if g in spec.groups]
     if "zc" in spec.groups:
-        if spec.zc_source != "engine":
-            scores = scores | precomputed_scores(archs, spec, bench)
-        blocks.append(np.column_stack([signed_log(scores[p]) if log_scaled(p) else scores[p]
-                                       for p in spec.proxies]))
+        blocks.append(np.column_stack([signed_log(scores[p]) if log_scaled(p) else scores[p] for p in spec.proxies]))
     if "size" in spec.groups:
         blocks.append(np.column_stack([scores[p] for p in SIZE_PROXIES]))
     return FeatureMatrix(np.hstack(blocks), spec)

@@ -8,10 +8,11 @@ import numpy as np
 
 from proxynas import features, metrics, proxies, scoring
 from proxynas.data import BatchSpec
+from proxynas.defaults import SCORE_PROXIES
 from proxynas.errors import ProxynasError
 
 
-def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = "synflow,grad_norm,jacob_cov",
+def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = ",".join(SCORE_PROXIES),
          model_path: Path | None = None, bench=None, progress=None,
          device: str = "cpu") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(positions of `cells`, best first; the score columns used). NaN scores rank last.

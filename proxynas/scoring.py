@@ -86,6 +86,20 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
     return table
 
 
+def scorer(spec: BatchSpec, device: str = "cpu", cache: ScoreCache | None = None,
+           progress: Callable[[int, int], None] | None = None) -> Callable:
+    """A scoring function for strategies: `(archs, proxy names) -> {name: scores}` through this engine, with
+    one cache for every call (so a strategy's repeated calls do not reread the cache folder)."""
+    from proxynas import proxies as registry
+
+    cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
+
+    def score_columns(archs, names) -> dict[str, np.ndarray]:
+        return score(archs, [registry.get(n) for n in names], spec, device, cache, progress).scores
+
+    return score_columns
+
+
 def _run_jobs(jobs: dict, spec: BatchSpec, device: str, cache: ScoreCache, setting: str, progress,
               flush_seconds: float) -> None:
     """Evaluate each job's cell once for all its proxies and put the values in `cache`, flushing as it goes."""

@@ -9,18 +9,32 @@ from click.testing import CliRunner
 
 from proxynas import metrics
 from proxynas.cli import cli
+from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
-from proxynas.search import STRATEGIES, Strategy, TabularEvaluator, make_strategy, run_search
+from proxynas.scoring import scorer
+from proxynas.search import Strategy, TabularEvaluator, get_strategy, run_search, strategy_names
 from proxynas.spaces import nb201
 
-SMALL_GUIDED = {"pool": 60, "warm": 2}
+
+def make_strategy(name, seed=0, **options):
+    if name == "guided":
+        options = {"score": scorer(BatchSpec("cifar10")), **options}
+    return get_strategy(name, "nb201", seed, **options)
 
 
 def strategy(name, seed=0):
-    return make_strategy(name, "cifar10", seed, **(SMALL_GUIDED if name == "guided" else {}))
+    return make_strategy(name, seed, **({"pool": 60, "warm": 2} if name == "guided" else {}))
 
 
-@pytest.mark.parametrize("name", STRATEGIES)
+def test_the_registry_has_every_strategy_and_names_the_valid_ones():
+    assert strategy_names() == ["guided", "ls", "random", "rea", "reinforce"]
+    with pytest.raises(ProxynasError, match="unknown strategy 'bogus'; valid: guided, ls, random, rea, reinforce"):
+        get_strategy("bogus", "nb201", 0)
+    with pytest.raises(ProxynasError, match="unknown search space 'nb999'; valid: nb201"):
+        get_strategy("random", "nb999", 0)
+
+
+@pytest.mark.parametrize("name", strategy_names())
 def test_each_strategy_spends_exactly_the_budget_without_retraining(bench, name):
     before = bench.cost.trainings
     result = run_search(strategy(name), TabularEvaluator(bench, "cifar10"), 12, seed=0)
@@ -45,12 +59,12 @@ def test_a_search_cannot_read_accuracies_except_through_counted_training(bench):
             return bench.index.arch_at(int(np.nanargmax(values)))
 
     with pytest.raises(ProxynasError, match="only through query"):
-        run_search(Peeking("cifar10", 0), TabularEvaluator(bench, "cifar10"), 3, seed=0)
+        run_search(Peeking("nb201", 0), TabularEvaluator(bench, "cifar10"), 3, seed=0)
     assert len(bench.column("cifar10", "val_acc")) == nb201.NUM_ARCHS  # unsealed again afterwards
 
 
 def test_local_search_climbs_to_the_best_neighbour_then_restarts():
-    search = make_strategy("ls", "cifar10", 0)
+    search = make_strategy("ls", 0)
     start = search.ask()
     search.tell(start, 50.0)
     neighbours = set(nb201.neighbours(start))
@@ -65,7 +79,7 @@ def test_local_search_climbs_to_the_best_neighbour_then_restarts():
 
 
 def test_local_search_restarts_at_a_local_optimum():
-    search = make_strategy("ls", "cifar10", 1)
+    search = make_strategy("ls", 1)
     start = search.ask()
     search.tell(start, 90.0)
     for _ in range(24):
@@ -74,7 +88,7 @@ def test_local_search_restarts_at_a_local_optimum():
 
 
 def test_regularized_evolution_mutates_tournament_winners_and_ages_out():
-    search = make_strategy("rea", "cifar10", 0, population=4, tournament=2)
+    search = make_strategy("rea", 0, population=4, tournament=2)
     for value in range(4):
         search.tell(search.ask(), float(value))
     child = search.ask()
@@ -86,18 +100,22 @@ def test_regularized_evolution_mutates_tournament_winners_and_ages_out():
 def test_guided_search_trains_the_best_proxy_vote_first_and_needs_a_warm_start():
     guided = strategy("guided")
     first = guided.ask()
-    vote = metrics.rank_vote(list(guided.values[:, -3:].T))  # synflow, params, flops
+    vote = metrics.rank_vote([guided.scores[p] for p in ("synflow", "params", "flops")])
     assert vote[guided.row[first]] == np.nanmax(vote)
     with pytest.raises(ProxynasError, match="at least 2 warm-start"):
-        make_strategy("guided", "cifar10", 0, warm=1)
+        make_strategy("guided", 0, warm=1)
+    with pytest.raises(ProxynasError, match="needs a scoring function"):
+        get_strategy("guided", "nb201", 0)
 
 
 def test_guided_search_never_trains_a_second_cell_of_a_trained_function():
-    guided = make_strategy("guided", "cifar10", 0, pool=60, warm=2)
+    guided = make_strategy("guided", 0, pool=60, warm=2)
     # Node 1 feeds nothing (only through `none`), so the op on edge 0->1 cannot change the function.
     cells = [nb201.parse(f"|{op}~0|+|nor_conv_3x3~0|none~1|+|nor_conv_3x3~0|none~1|nor_conv_3x3~2|")
              for op in nb201.OPS]
     assert len({nb201.canonical_function(a) for a in cells}) == 1
+    guided.ask()  # the pool is scored at the first ask
+    guided.queue = []
     guided.tell(cells[0], 95.0)
     for arch in guided.candidates[:3]:
         guided.tell(arch, 40.0)
@@ -109,10 +127,12 @@ def test_guided_search_never_trains_a_second_cell_of_a_trained_function():
 
 
 def test_guided_search_never_trains_a_disconnected_cell():
-    guided = make_strategy("guided", "cifar10", 0, pool=2, warm=2)
+    guided = make_strategy("guided", 0, pool=2, warm=2)
     # No edge into node 3 carries a signal: the network's output ignores the image.
     zeros = [nb201.parse(f"|{op}~0|+|nor_conv_3x3~0|{op}~1|+|none~0|none~1|none~2|") for op in nb201.OPS]
     assert {nb201.canonical_function(a) for a in zeros} == {"zero"}
+    guided.ask()
+    guided.queue = []
     guided._add(zeros)
     for _ in range(4):  # past the 2 pool cells only zero-function candidates are left
         arch = guided.ask()
@@ -128,10 +148,10 @@ def test_time_budget_stops_the_search(bench):
             time.sleep(0.05)
             return self.unseen_random()
 
-    result = run_search(Slow("cifar10", 0), TabularEvaluator(bench, "cifar10"), 1000, seed=0, time_budget=0.3)
+    result = run_search(Slow("nb201", 0), TabularEvaluator(bench, "cifar10"), 1000, seed=0, time_budget=0.3)
     assert result.stopped_by == "time" and 1 <= result.trainings < 20
     with pytest.raises(ProxynasError, match="before the first full training"):
-        run_search(Slow("cifar10", 0), TabularEvaluator(bench, "cifar10"), 5, seed=0, time_budget=1e-9)
+        run_search(Slow("nb201", 0), TabularEvaluator(bench, "cifar10"), 5, seed=0, time_budget=1e-9)
 
 
 def test_search_cli_reports_best_cell_trajectory_and_cost(bench):
@@ -144,7 +164,47 @@ def test_search_cli_reports_best_cell_trajectory_and_cost(bench):
     text = CliRunner().invoke(cli, ["search", "--strategy", "random", "--budget", "3", "--quiet"])
     assert "best:" in text.output and "simulated GPU hours" in text.output
     bad = CliRunner().invoke(cli, ["search", "--strategy", "ls", "--proxies", "synflow"])
-    assert bad.exit_code == 2 and "guided strategy only" in bad.output
+    assert bad.exit_code == 2 and "uses no proxies" in bad.output
+    for option, value, valid in (("--strategy", "bogus", "guided, ls, random, rea, reinforce"),
+                                 ("--space", "nb999", "nb201"), ("--dataset", "mnist", "cifar10, cifar100")):
+        unknown = CliRunner().invoke(cli, ["search", option, value])
+        assert unknown.exit_code == 2 and valid in unknown.output, unknown.output
+
+
+def test_searches_end_when_the_space_is_exhausted(bench):
+    """A budget larger than the space stops when every cell is trained (it used to spin forever)."""
+    class Tiny(Strategy):  # a strategy confined to the 25 cells that differ only on the last two edges
+        name = "tiny"
+
+        def ask(self):
+            options = [nb201.Arch((0, 0, 0, 0, a, b)) for a in range(5) for b in range(5)]
+            untrained = [a for a in options if a not in self.seen]
+            if not untrained:
+                from proxynas.search import SpaceExhausted
+
+                raise SpaceExhausted("all 25 cells trained")
+            return untrained[0]
+
+    result = run_search(Tiny("nb201", 0), TabularEvaluator(bench, "cifar10"), 100, seed=0)
+    assert result.stopped_by == "space" and result.trainings == 25
+    random = make_strategy("random")
+    random.seen = dict.fromkeys(nb201.all_archs(), 0.0)
+    from proxynas.search import SpaceExhausted
+
+    with pytest.raises(SpaceExhausted):
+        random.ask()
+
+
+def test_reinforce_policy_moves_towards_rewarded_ops():
+    search = make_strategy("reinforce", 0)
+    good = nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    before = search._policy()[:, 3].mean()
+    for _ in range(100):
+        arch = search.ask()
+        search.tell(arch, 90.0 if arch == good else 50.0 + 5.0 * sum(o == 3 for o in arch))
+    after = search._policy()[:, 3]
+    assert (after > before + 0.05).all()  # more 3x3 convs rewarded, more sampled (lr 0.01: slow by design)
+    assert np.allclose(search._policy().sum(axis=1), 1.0)
 
 
 def test_rank_cli_orders_by_a_proxy_and_by_a_vote(bench):

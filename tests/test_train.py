@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from proxynas import train as training
 from proxynas.cli import cli
 from proxynas.errors import ProxynasError
-from proxynas.search import TrainingEvaluator, make_strategy, run_search
+from proxynas.search import TrainingEvaluator, get_strategy, run_search
 from proxynas.spaces import nb201
 
 CELL = nb201.parse("|nor_conv_1x1~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|none~1|nor_conv_1x1~2|")
@@ -62,7 +62,7 @@ def test_bad_data_and_corrupt_checkpoints_are_clear_errors(tiny_data, tmp_path):
 def test_train_cli_and_search_with_real_training(bench, tiny_data):
     def train_cli(arch):
         result = CliRunner().invoke(cli, ["train", arch, "--data", str(tiny_data), "--epochs", "1",
-                                          "--batch-size", "40", "--quiet", "--json"])
+                                          "--train-batch-size", "40", "--quiet", "--json"])
         assert result.exit_code == 0, result.output
         return json.loads(result.output)
 
@@ -71,14 +71,14 @@ def test_train_cli_and_search_with_real_training(bench, tiny_data):
     by_index = train_cli(str(bench.index.index_of(CELL)))  # the same run: read back from its checkpoint
     assert by_index["arch"] == str(CELL) and by_index["epochs"] == by_string["epochs"]
     evaluator = TrainingEvaluator(tiny_data, TINY)
-    found = run_search(make_strategy("random", "cifar10", 0), evaluator, 2, seed=0)
+    found = run_search(get_strategy("random", "nb201", 0), evaluator, 2, seed=0)
     assert found.trainings == 2 and np.isnan(found.test_acc) and found.train_hours > 0
     assert list(evaluator.histories) == [nb201.parse(s.arch) for s in found.trajectory]
 
 
 def test_search_cli_with_real_training_reports_every_history(tiny_data):
     result = CliRunner().invoke(cli, ["search", "--strategy", "random", "--budget", "2", "--evaluator", "train",
-                                      "--data", str(tiny_data), "--epochs", "1", "--batch-size", "40", "--quiet",
+                                      "--data", str(tiny_data), "--epochs", "1", "--train-batch-size", "40", "--quiet",
                                       "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)

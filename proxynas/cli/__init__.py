@@ -5,6 +5,5 @@ One module per command group; importing them registers their commands on `cli`.
 
 from proxynas.cli import data_commands, model_commands, scoring_commands, search_commands  # noqa: F401
 from proxynas.cli.common import cli, main
-from proxynas.cli.model_commands import DEFAULT_ZC
 
-__all__ = ["cli", "main", "DEFAULT_ZC"]
+__all__ = ["cli", "main"]

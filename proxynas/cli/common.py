@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 
@@ -9,9 +10,34 @@ import click
 
 from proxynas.errors import ProxynasError
 
-dataset_option = click.option(
-    "--dataset", type=click.Choice(["cifar10", "cifar100", "imagenet16", "ImageNet16-120"], case_sensitive=False),
-    default="cifar10", show_default=True, callback=lambda ctx, param, value: value and value.lower().removesuffix("-120"))
+
+class Registered(click.ParamType):
+    """A name from one of the library's registries, imported only when the option is used or shown (so
+    `proxynas --help` stays fast); the value becomes the registry's canonical name, and an unknown name
+    is a one-line error that lists the valid ones."""
+
+    name = "name"
+
+    def __init__(self, module: str, names: str, resolve: str):
+        self.module, self.names, self.resolve = module, names, resolve
+
+    def _registry(self):
+        return importlib.import_module(self.module)
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "[" + "|".join(getattr(self._registry(), self.names)()) + "]"
+
+    def convert(self, value, param, ctx):
+        try:
+            resolved = getattr(self._registry(), self.resolve)(value)
+        except ProxynasError as exc:
+            self.fail(str(exc), param, ctx)
+        return getattr(resolved, "name", resolved)
+
+
+dataset_option = click.option("--dataset", type=Registered("proxynas.tasks", "task_names", "get_task"),
+                              default="cifar10", show_default=True, help="A task (dataset); aliases such as "
+                              "ImageNet16-120 are accepted.")
 
 
 def _cuda_must_exist(ctx, param, value):
@@ -25,7 +51,8 @@ def _cuda_must_exist(ctx, param, value):
 
 device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
                              callback=_cuda_must_exist)
-space_option = click.option("--space", type=click.Choice(["nb201"]), default="nb201", show_default=True)
+space_option = click.option("--space", type=Registered("proxynas.spaces.base", "space_names", "get_space"),
+                            default="nb201", show_default=True, help="The search space.")
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 

@@ -8,8 +8,8 @@ import click
 
 from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, echo_table, finite_or_none,
                                  json_option, progress_bar, quiet_option, read_tokens, space_option)
+from proxynas.defaults import SURROGATE_PROXIES
 
-DEFAULT_ZC = "synflow,grad_norm,snip,jacob_cov,nwot,l2_norm,params,flops"
 
 
 @cli.command()
@@ -18,7 +18,7 @@ DEFAULT_ZC = "synflow,grad_norm,snip,jacob_cov,nwot,l2_norm,params,flops"
 @click.option("--train-size", type=click.IntRange(2), default=100, show_default=True)
 @click.option("--features", "groups", default="onehot,zc", show_default=True,
               help="Comma-separated groups: onehot, path, zc, size.")
-@click.option("--proxies", default=DEFAULT_ZC, show_default=True, help="Proxies of the zc group.")
+@click.option("--proxies", default=",".join(SURROGATE_PROXIES), show_default=True, help="Proxies of the zc group.")
 @click.option("--zc-source", default="engine", show_default=True,
               help="'engine' (compute and cache) or a precomputed source imported with `data import-zc`.")
 @click.option("--target", type=click.Choice(["test", "val"]), default="test", show_default=True)
@@ -33,27 +33,21 @@ DEFAULT_ZC = "synflow,grad_norm,snip,jacob_cov,nwot,l2_norm,params,flops"
 def fit(space, dataset, train_size, groups, proxies, zc_source, target, seed, model_path, eval_size, batch_size,
         device, quiet, as_json):
     """Fit an XGBoost accuracy predictor on a seeded sample of benchmark cells."""
-    from proxynas import features, metrics
-    from proxynas.bench import store
+    from proxynas import features
+    from proxynas.bench import open_benchmark
     from proxynas.data import BatchSpec
-    from proxynas.surrogate import Surrogate
-    from proxynas.features import training_split
+    from proxynas.modelling import fit_on_benchmark
 
-    bench = store.open_bench()
     spec = features.FeatureSpec(tuple(g.strip() for g in groups.split(",") if g.strip()),
                                 tuple(p.strip() for p in proxies.split(",") if p.strip()) if "zc" in groups else (),
-                                zc_source, BatchSpec(dataset, batch_size=batch_size, seed=seed))
-    archs = training_split(bench, spec, train_size, eval_size, seed)
+                                zc_source, BatchSpec(dataset, batch_size=batch_size, seed=seed), space)
     with progress_bar(quiet, "features") as progress:
-        x = features.build(archs, spec, bench, device, progress)
-    truth = bench.column(dataset, f"{target}_acc")[bench.index.indices_of(archs)]
-    model = Surrogate(spec, target=f"{target}_acc", seed=seed).fit(x.rows(slice(train_size)), truth[:train_size])
+        model, row = fit_on_benchmark(open_benchmark(space), spec, target, train_size, eval_size, seed, device,
+                                      progress)
     model.save(model_path)
-    payload = {"model": str(model_path), "dataset": dataset, "target": f"{target}_acc", "train_size": train_size,
+    payload = {"model": str(model_path), "dataset": dataset, "target": model.target, "train_size": train_size,
                "features": spec.to_dict(), "feature_columns": len(spec.names())}
-    if eval_size:
-        held_out = slice(train_size, None)
-        row = metrics.correlation_row(model.predict(x.rows(held_out)), truth[held_out])
+    if row:
         payload["eval"] = {"size": eval_size, **{k: finite_or_none(row[k]) for k in ("spearman", "kendall",
                                                                                       "top10_precision")}}
     if as_json:
@@ -75,11 +69,11 @@ def fit(space, dataset, train_size, groups, proxies, zc_source, target, seed, mo
 def predict(archs, model_path, archs_file, device, quiet, as_json):
     """Predict accuracy (and its uncertainty) of architectures with a fitted model."""
     from proxynas import features
-    from proxynas.bench import store
+    from proxynas.bench import open_benchmark
     from proxynas.surrogate import Surrogate
 
     model = Surrogate.load(model_path)
-    bench = store.open_bench()
+    bench = open_benchmark(model.features.space)
     tokens = list(archs) + ([line.strip() for line in archs_file if line.strip()] if archs_file else [])
     cells = [bench.index.resolve(t) for t in read_tokens(tuple(tokens))]
     with progress_bar(quiet, "features") as progress:

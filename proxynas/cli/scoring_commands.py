@@ -9,6 +9,7 @@ import click
 
 from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, echo_table, finite_or_none,
                                  json_option, progress_bar, quiet_option, space_option)
+from proxynas.defaults import SCORE_PROXIES
 from proxynas.errors import ProxynasError
 
 
@@ -17,11 +18,11 @@ def scoring_options(command):
     options = [
         space_option,
         dataset_option,
-        click.option("--proxies", default="synflow,grad_norm,jacob_cov", show_default=True,
+        click.option("--proxies", default=",".join(SCORE_PROXIES), show_default=True,
                      help="Comma-separated proxy names, or 'all'."),
         click.option("--archs", "archs_file", type=click.File("r"), help="File (or -) with one arch per line."),
         click.option("--sample", type=int, help="Score N architectures sampled uniformly."),
-        click.option("--all", "all_archs", is_flag=True, help="Score all 15,625 architectures."),
+        click.option("--all", "all_archs", is_flag=True, help="Score every architecture of the space."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed for sampling, the image batch and weight init."),
         click.option("--batch-size", type=int, default=64, show_default=True),
@@ -37,30 +38,23 @@ def scoring_options(command):
     return command
 
 
-def run_scoring(bench, dataset, proxies, archs_file, sample, all_archs, seed, batch_size, input_kind, images,
+def run_scoring(bench, space, dataset, proxies, archs_file, sample, all_archs, seed, batch_size, input_kind, images,
                 device, quiet, **_):
     """Select architectures and score them; returns (archs, ScoreTable, BatchSpec)."""
     from proxynas import proxies as registry
     from proxynas import scoring
     from proxynas.data import BatchSpec
-    from proxynas.spaces import nb201
+    from proxynas.selection import select_archs
 
-    if sum(x is not None and x is not False for x in (archs_file, sample, all_archs or None)) != 1:
-        raise ProxynasError("choose exactly one of --archs FILE, --sample N or --all")
-    if archs_file is not None:
-        archs = [bench.index.resolve(line) for line in archs_file if line.strip()]
-    elif sample is not None:
-        archs = nb201.sample(sample, seed)
-    else:
-        archs = [bench.index.arch_at(i) for i in range(nb201.NUM_ARCHS)]
+    archs = select_archs(space, bench, archs_file, sample, all_archs, seed)
     spec = BatchSpec(dataset, input_kind, batch_size, seed, str(images) if images else None)
     with progress_bar(quiet, "scoring") as progress:
         table = scoring.score(archs, registry.parse_list(proxies), spec, device, progress=progress)
     return archs, table, spec
 
 
-def setting_dict(spec, device: str) -> dict:
-    return {"space": "nb201", "dataset": spec.dataset, "input": spec.kind, "images": spec.images,
+def setting_dict(space: str, spec, device: str) -> dict:
+    return {"space": space, "dataset": spec.dataset, "input": spec.kind, "images": spec.images,
             "batch_size": spec.batch_size, "seed": spec.seed, "device": device}
 
 
@@ -69,16 +63,16 @@ def setting_dict(spec, device: str) -> dict:
 @click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Write results to .csv or .json.")
 def score(output, **options):
     """Score architectures with zero-cost proxies (cached; resumes where a killed run stopped)."""
-    from proxynas.bench import store
+    from proxynas.bench import open_benchmark
 
-    bench = store.open_bench()
+    bench = open_benchmark(options["space"])
     archs, table, spec = run_scoring(bench, **options)
     indices = bench.index.indices_of(archs)
     results = [{"index": int(i), "arch": str(a),
                 "scores": {p: finite_or_none(float(table.scores[p][row])) for p in table.proxies},
                 "failures": {p: f[row] for p, f in table.failures.items() if row in f}}
                for row, (i, a) in enumerate(zip(indices, archs))]
-    payload = {"setting": setting_dict(spec, options["device"]), "proxies": table.proxies,
+    payload = {"setting": setting_dict(options["space"], spec, options["device"]), "proxies": table.proxies,
                "shared_by_class": table.shared_by_class, "computed_cells": table.computed_cells,
                "cached_values": table.cached_values, "nan": table.nan_counts(), "results": results}
     if output:
@@ -124,11 +118,14 @@ def write_scores(path: Path, payload: dict) -> None:
 def correlate(metric, plot, **options):
     """Correlate proxy scores with benchmark accuracy: Spearman, Kendall, top-10% precision, rank vote."""
     from proxynas import metrics, proxies
-    from proxynas.bench import store
+    from proxynas.bench import open_benchmark
 
-    bench = store.open_bench()
+    bench = open_benchmark(options["space"])
     archs, table, spec = run_scoring(bench, **options)
-    column = f"{metric}_acc"
+    from proxynas.tasks import get_task
+
+    task = get_task(options["dataset"])
+    column = (task.report_metric if metric == "test" else task.search_metric).name
     truth = bench.column(options["dataset"], column)[bench.index.indices_of(archs)]
     directions = proxies.directions(table.scores)
     rows = metrics.correlation_table(table.scores, truth, directions)
@@ -136,7 +133,7 @@ def correlate(metric, plot, **options):
         from proxynas.plots import correlation_scatter
 
         correlation_scatter(table.scores, truth, rows, plot, f"{options['dataset']} {column}", directions)
-    payload = {"setting": setting_dict(spec, options["device"]), "metric": column,
+    payload = {"setting": setting_dict(options["space"], spec, options["device"]), "metric": column,
                "source_column": bench.source_column(options["dataset"], column), "archs": len(archs),
                "correlations": {p: {k: finite_or_none(v) for k, v in r.items()} for p, r in rows.items()}}
     if options["as_json"]:

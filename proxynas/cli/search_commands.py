@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from proxynas import paths
-from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, echo_table, finite_or_none,
-                                 json_option, progress_bar, quiet_option, read_tokens, space_option)
+from proxynas.cli.common import (Registered, cli, dataset_option, device_option, echo_json, echo_table,
+                                 finite_or_none, json_option, progress_bar, quiet_option, read_tokens, space_option)
+from proxynas.defaults import SCORE_PROXIES
 from proxynas.errors import ProxynasError
 
 
@@ -17,7 +18,8 @@ from proxynas.errors import ProxynasError
 @space_option
 @dataset_option
 @click.option("--budget", type=click.IntRange(1), default=20, show_default=True, help="Full trainings allowed.")
-@click.option("--strategy", type=click.Choice(["guided", "ls", "rea", "random"]), default="guided", show_default=True)
+@click.option("--strategy", type=Registered("proxynas.search", "strategy_names", "get_strategy_class"),
+              default="guided", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--proxies", default=None, help="Proxies the guided search scores candidates with.")
 @click.option("--time-budget", type=click.FloatRange(0, min_open=True), help="Also stop after this many seconds.")
@@ -25,48 +27,29 @@ from proxynas.errors import ProxynasError
               help="Full training = a counted benchmark query, or real training on --data.")
 @click.option("--data", type=click.Path(path_type=Path, exists=True), help="npz or CIFAR folder (--evaluator train).")
 @click.option("--epochs", type=click.IntRange(1), default=200, show_default=True, help="Epochs of real training.")
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True,
+@click.option("--train-batch-size", type=click.IntRange(1), default=256, show_default=True,
               help="Batch size of real training.")
 @device_option
 @quiet_option
 @json_option
-def search(space, dataset, budget, strategy, seed, proxies, time_budget, evaluator, data, epochs, batch_size,
-           device, quiet, as_json):
+def search(quiet, as_json, proxies, **options):
     """Search for the best architecture, fully training (querying) at most --budget cells."""
     from proxynas import proxies as registry
     from proxynas import search as searching
 
-    options = {"device": device} if strategy == "guided" else {}
-    if proxies:
-        if strategy != "guided":
-            raise ProxynasError("--proxies applies to the guided strategy only")
-        options["proxies"] = tuple(p.name for p in registry.parse_list(proxies))
-    if evaluator == "train":
-        if data is None:
-            raise ProxynasError("--evaluator train needs --data FILE")
-        from proxynas.train import TrainConfig
-
-        options["images"] = str(data) if strategy == "guided" else None  # proxies see the same data
-        full_training = searching.TrainingEvaluator(data, TrainConfig(epochs, batch_size, seed=seed),
-                                                    device, paths.cache_dir() / "checkpoints")
-    else:
-        from proxynas.bench import store
-
-        full_training = searching.TabularEvaluator(store.open_bench(), dataset)
-    options = {k: v for k, v in options.items() if v is not None}
+    names = tuple(p.name for p in registry.parse_list(proxies)) if proxies else None
+    setup = searching.SearchSetup(proxies=names, **options)
     with progress_bar(quiet, "full trainings") as progress:
-        result = searching.run_search(searching.make_strategy(strategy, dataset, seed, **options), full_training,
-                                      budget, seed, time_budget, progress)
+        result, evaluator = searching.search(setup, progress)
     if as_json:
-        payload = result.to_dict()
-        if evaluator == "train":
-            payload["histories"] = {str(a): [asdict(e) for e in h] for a, h in full_training.histories.items()}
-        return echo_json(payload)
+        histories = getattr(evaluator, "histories", {})
+        return echo_json(result.to_dict() | ({"histories": {str(a): [asdict(e) for e in h] for a, h in
+                                                             histories.items()}} if histories else {}))
     echo_table([{"trainings": s.trainings, "val_acc": s.val_acc, "best_val_acc": s.best_val_acc, "arch": s.arch}
                 for s in result.trajectory], ["trainings", "val_acc", "best_val_acc", "arch"])
-    hours = "simulated GPU hours" if evaluator == "benchmark" else "hours of real training"
-    click.echo(f"best: {result.best_arch}\nvalidation {result.val_acc:.2f}, test {result.test_acc:.2f} ({dataset}); "
-               f"{result.trainings} full trainings = {result.train_hours:.1f} {hours}; "
+    hours = "simulated GPU hours" if setup.evaluator == "benchmark" else "hours of real training"
+    click.echo(f"best: {result.best_arch}\nvalidation {result.val_acc:.2f}, test {result.test_acc:.2f} "
+               f"({result.dataset}); {result.trainings} full trainings = {result.train_hours:.1f} {hours}; "
                f"{result.compute_seconds:.1f} s of compute; stopped by {result.stopped_by}")
 
 
@@ -75,22 +58,22 @@ def search(space, dataset, budget, strategy, seed, proxies, time_budget, evaluat
 @space_option
 @dataset_option
 @click.option("--by", default="vote", show_default=True, help="A proxy name, 'vote' or 'surrogate'.")
-@click.option("--proxies", default="synflow,grad_norm,jacob_cov", show_default=True, help="Proxies of the vote.")
+@click.option("--proxies", default=",".join(SCORE_PROXIES), show_default=True, help="Proxies of the vote.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Surrogate model (for --by surrogate).")
 @click.option("--top", type=click.IntRange(1), help="Show only the best K.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the batch and weight init.")
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Proxy input batch size.")
 @device_option
 @quiet_option
 @json_option
 def rank(archs_file, space, dataset, by, proxies, model_path, top, seed, batch_size, device, quiet, as_json):
     """Rank architectures (arch strings or indices, one per line) by a proxy, a rank vote or a surrogate."""
     from proxynas import ranking
-    from proxynas.bench import store
+    from proxynas.bench import open_benchmark
     from proxynas.data import BatchSpec
 
-    bench = store.open_bench()
+    bench = open_benchmark(space)
     cells = [bench.index.resolve(t) for t in read_tokens(tuple(line.strip() for line in archs_file if line.strip()))]
     with progress_bar(quiet, "scoring") as progress:
         order, columns = ranking.rank(cells, by, BatchSpec(dataset, batch_size=batch_size, seed=seed), proxies,
@@ -106,27 +89,28 @@ def rank(archs_file, space, dataset, by, proxies, model_path, top, seed, batch_s
 
 @cli.command()
 @click.argument("arch")
+@space_option
 @click.option("--data", type=click.Path(path_type=Path, exists=True), required=True,
               help="npz (images uint8 N×H×W×3, labels) or an official CIFAR python folder.")
 @click.option("--epochs", type=click.IntRange(1), default=200, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--train-batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--val-fraction", type=float, default=0.1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Split, init, shuffling and augmentation.")
 @device_option
 @quiet_option
 @json_option
-def train(arch, data, epochs, batch_size, val_fraction, seed, device, quiet, as_json):
+def train(arch, space, data, epochs, train_batch_size, val_fraction, seed, device, quiet, as_json):
     """Train one architecture for real (NB201 recipe; checkpointed each epoch, so a killed run resumes)."""
-    from proxynas.spaces import nb201
+    from proxynas.spaces.base import get_space
     from proxynas.train import TrainConfig, train as train_cell
 
     if arch.strip().isdigit():  # an index needs the benchmark's order
-        from proxynas.bench import store
+        from proxynas.bench import open_benchmark
 
-        cell = store.open_bench().index.resolve(arch)
+        cell = open_benchmark(space).index.resolve(arch)
     else:
-        cell = nb201.parse(arch)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, val_fraction=val_fraction, seed=seed)
+        cell = get_space(space).parse(arch)
+    config = TrainConfig(epochs=epochs, batch_size=train_batch_size, val_fraction=val_fraction, seed=seed)
     with progress_bar(quiet, "epochs") as progress:
         history = train_cell(cell, data, config, device, paths.cache_dir() / "checkpoints", progress)
     if as_json:

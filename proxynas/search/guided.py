@@ -2,81 +2,95 @@
 trained so far ranks them, and the walk follows the neighbours of the best trained cells.
 
 Each round: (1) with fewer than `warm` trained cells, candidates are ranked by the rank vote of
-their proxy scores; after that by the surrogate's upper bound, mean + `kappa` * ensemble std;
-(2) the top `per_round` untrained candidates are fully trained; (3) when a trained cell is among
-the `expand` best so far, its 24 neighbours join the candidates. Candidates start as a seeded
-uniform sample of `pool` cells. A candidate that computes the same function as a trained cell
-(`nb201.canonical_function`), or the zero function (no path from input to output: chance
-accuracy), is not trained while other candidates remain: with real training that run is wasted.
+their proxy scores (each proxy in its registered direction); after that by the surrogate's upper
+bound, mean + `kappa` * ensemble std; (2) the top `per_round` untrained candidates are fully
+trained; (3) when a trained cell is among the `expand` best so far, its neighbours join the
+candidates. Candidates start as a seeded uniform sample of `pool` cells, scored at the first `ask`
+(inside the search's clock). A candidate that computes the same function as a trained cell, or
+the zero function (no path from input to output: chance accuracy), is not trained while other
+candidates remain: with real training that run is wasted.
+
+Scores come from the `score` function the caller gives (`proxynas.scoring.scorer`): the strategy
+has no device, cache or images of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from proxynas import features, metrics, paths
-from proxynas.cache import ScoreCache
-from proxynas.data import BatchSpec
+from proxynas import features
+from proxynas.defaults import GUIDED_PROXIES
 from proxynas.errors import ProxynasError
-from proxynas.search.base import Strategy
-from proxynas.spaces import nb201
-from proxynas.surrogate import Surrogate
+from proxynas.search.base import Strategy, register_strategy
 
-DEFAULT_PROXIES = ("synflow", "params", "flops")  # data-free and fast: a cold search stays in minutes
 # A lighter surrogate than the default: it is refitted every round.
 ROUND_MODEL = {"ensemble": 3, "rounds": 150, "params": {"eta": 0.1}}
 
 
+@register_strategy
 class GuidedSearch(Strategy):
     name = "guided"
+    uses_proxies = True
 
-    def __init__(self, dataset: str, seed: int, proxies=DEFAULT_PROXIES, pool: int = 1000, warm: int = 5,
-                 per_round: int = 1, expand: int = 3, kappa: float = 0.5, device: str = "cpu", cache=None,
-                 images: str | None = None):
-        super().__init__(dataset, seed)
+    def __init__(self, space, seed, score: Callable | None = None, proxies=GUIDED_PROXIES, pool: int = 1000,
+                 warm: int = 5, per_round: int = 1, expand: int = 3, kappa: float = 0.5):
+        super().__init__(space, seed)
+        if score is None:
+            raise ProxynasError("the guided search needs a scoring function (proxynas.scoring.scorer)")
         if warm < 2:
             raise ProxynasError("the guided search needs at least 2 warm-start trainings to fit its surrogate")
-        self.spec = features.FeatureSpec(("onehot", "zc"), tuple(proxies), batch=BatchSpec(dataset, images=images))
-        self.seed, self.warm, self.per_round, self.expand, self.kappa = seed, warm, per_round, expand, kappa
-        self.device = device
-        self.cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
-        self.candidates: list[nb201.Arch] = []
-        self.row: dict[nb201.Arch, int] = {}
+        self.score, self.spec = score, features.FeatureSpec(("onehot", "zc"), tuple(proxies), space=self.space.name)
+        self.seed, self.pool, self.warm, self.per_round = seed, pool, warm, per_round
+        self.expand, self.kappa = expand, kappa
+        self.candidates: list = []
+        self.row: dict = {}
         self.functions: list[str] = []  # canonical function of each candidate
-        self.known_functions: set[str] = {"zero"}  # trained, or the disconnected cell's
+        self.known_functions: set[str] = set()  # trained, or the zero function's
+        self.scores = {p: np.empty(0) for p in self.spec.proxies}  # raw proxy scores per candidate
         self.values = np.empty((0, len(self.spec.names())))
-        self.queue: list[nb201.Arch] = []
-        self._add(nb201.sample(pool, seed))
+        self.queue: list = []
 
     def _add(self, archs) -> None:
         new = [a for a in dict.fromkeys(archs) if a not in self.row]
         if not new:
             return
-        x = features.build(new, self.spec, device=self.device, cache=self.cache)
+        scores = self.score(new, list(self.spec.proxies))
         self.row.update({a: len(self.candidates) + i for i, a in enumerate(new)})
         self.candidates += new
-        self.functions += [nb201.canonical_function(a) for a in new]
-        self.values = np.vstack([self.values, x.values])
+        for arch in new:
+            self.functions.append(self.space.canonical(arch, "function"))
+            if self.space.is_zero(arch):
+                self.known_functions.add(self.functions[-1])
+        self.scores = {p: np.concatenate([self.scores[p], scores[p]]) for p in self.spec.proxies}
+        self.values = np.vstack([self.values, features.assemble(new, self.spec, scores).values])
 
     def ask(self):
+        if not self.candidates:
+            self._add(self.space.sample(self.pool, self.seed))
         if not self.queue:
             self.queue = self._next_round()
         return self.queue.pop(0)
 
-    def _next_round(self) -> list[nb201.Arch]:
+    def _next_round(self) -> list:
         open_rows = np.array([i for i, f in enumerate(self.functions) if f not in self.known_functions])
         if len(open_rows) == 0:
             return [self.unseen_random()]
         if len(self.seen) < self.warm:
-            zc = self.values[:, -len(self.spec.proxies):]
-            score = metrics.rank_vote(list(zc.T))[open_rows]
+            from proxynas import metrics, proxies
+
+            columns = [self.scores[p] for p in self.spec.proxies]
+            score = metrics.rank_vote(columns, proxies.directions(self.spec.proxies))[open_rows]
         else:
+            from proxynas.surrogate import Surrogate
+
             trained = list(self.seen)
             model = Surrogate(self.spec, seed=self.seed + len(trained), **ROUND_MODEL)
             model.fit(self._matrix([self.row[a] for a in trained]), [self.seen[a] for a in trained])
             mean, std = model.predict(self._matrix(open_rows), return_std=True)
             score = mean + self.kappa * std
-        chosen: dict[str, nb201.Arch] = {}  # one cell per function, best score first
+        chosen: dict = {}  # one cell per function, best score first
         for i in open_rows[np.argsort(-np.nan_to_num(score, nan=-np.inf), kind="stable")]:
             chosen.setdefault(self.functions[i], self.candidates[i])
             if len(chosen) == self.per_round:
@@ -86,10 +100,10 @@ class GuidedSearch(Strategy):
     def _matrix(self, rows) -> features.FeatureMatrix:
         return features.FeatureMatrix(self.values[rows], self.spec)
 
-    def tell(self, arch, accuracy):
-        super().tell(arch, accuracy)
+    def tell(self, arch, value):
+        super().tell(arch, value)
         if arch not in self.row:
             self._add([arch])
         self.known_functions.add(self.functions[self.row[arch]])
-        if sorted(self.seen.values(), reverse=True).index(accuracy) < self.expand:
-            self._add(nb201.neighbours(arch))
+        if sorted(self.seen.values(), reverse=True).index(value) < self.expand:
+            self._add(self.space.neighbours(arch))

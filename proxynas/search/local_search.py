@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from proxynas.search.base import Strategy
-from proxynas.spaces import nb201
+from proxynas.search.base import Strategy, register_strategy
 
 
+@register_strategy
 class LocalSearch(Strategy):
     name = "ls"
 
-    def __init__(self, dataset: str, seed: int):
-        super().__init__(dataset, seed)
-        self.incumbent: tuple[nb201.Arch, float] | None = None
-        self.best_neighbour: tuple[nb201.Arch, float] | None = None
-        self.queue: list[nb201.Arch] = []
+    def __init__(self, space, seed):
+        super().__init__(space, seed)
+        self.incumbent: tuple | None = None  # (arch, value)
+        self.best_neighbour: tuple | None = None
+        self.queue: list = []
 
     def ask(self):
         while True:
@@ -38,7 +38,7 @@ class LocalSearch(Strategy):
     def _scan_neighbours(self) -> None:
         """Queue the incumbent's untrained neighbours (random order); trained ones count at once."""
         self.best_neighbour, self.queue = None, []
-        options = nb201.neighbours(self.incumbent[0])
+        options = self.space.neighbours(self.incumbent[0])
         for i in self.rng.permutation(len(options)):
             arch = options[int(i)]
             if arch not in self.seen:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from proxynas.search.base import Strategy
+from proxynas.search.base import Strategy, register_strategy
 
 
+@register_strategy
 class RandomSearch(Strategy):
     name = "random"
 

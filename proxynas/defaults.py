@@ -1,0 +1,8 @@
+"""The library's defaults, one per purpose, in a module that imports nothing (the CLI shows them at start-up)."""
+
+# Proxies scored, correlated and voted on when none are named: one data-free, one gradient, one Jacobian proxy.
+SCORE_PROXIES = ("synflow", "grad_norm", "jacob_cov")
+# The surrogate's zc features: the Suite-Zero set without the slow or weak ones (grasp, fisher, plain, epe_nas, zen).
+SURROGATE_PROXIES = ("synflow", "grad_norm", "snip", "jacob_cov", "nwot", "l2_norm", "params", "flops")
+# The guided search's candidate scores: data-free and fast, so a cold search stays in minutes.
+GUIDED_PROXIES = ("synflow", "params", "flops")
