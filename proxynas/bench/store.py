@@ -17,8 +17,6 @@ Schema (`schema_version` 1):
 from __future__ import annotations
 
 import datetime
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -26,23 +24,23 @@ import numpy as np
 
 from proxynas import __version__, paths
 from proxynas.atomic import atomic_h5
+from proxynas.bench.base import TabularBenchmark
 from proxynas.bench.nb201_source import DATASETS, NB201Table, find_source, read_table
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
+from proxynas.tasks import get_task
 
 FORMAT = "proxynas-nb201"
 SCHEMA_VERSION = 1
 STORE_FILE = "nb201.h5"
-DATASET_ALIASES = {"cifar10": "cifar10", "cifar100": "cifar100", "imagenet16": "imagenet16",
-                   "imagenet16-120": "imagenet16", "imagenet": "imagenet16"}
 
 
 def dataset_name(name: str) -> str:
     """Our dataset name for a user-given one (case-insensitive; ImageNet16-120 -> imagenet16)."""
-    try:
-        return DATASET_ALIASES[name.lower()]
-    except KeyError:
-        raise ProxynasError(f"unknown dataset {name!r}; valid: {', '.join(DATASETS)}") from None
+    task = get_task(name).name
+    if task not in DATASETS:
+        raise ProxynasError(f"NAS-Bench-201 has no dataset {name!r}; valid: {', '.join(DATASETS)}")
+    return task
 
 
 def default_store_path() -> Path:
@@ -77,16 +75,8 @@ def _write_table(h5: h5py.File, table: NB201Table) -> None:
             ds_group[metric].attrs["source_column"] = table.columns[ds][metric]
 
 
-@dataclass
-class TrainingCost:
-    """What the "full trainings" queried so far would have cost: count and simulated seconds."""
-
-    trainings: int = 0
-    train_seconds: float = 0.0
-
-
-class NB201Bench:
-    """Read access to the store. `query` is a counted "full training"; `column` is free bulk analysis."""
+class NB201Bench(TabularBenchmark):
+    """The NB201 store: columns are read from the HDF5 file on first use; see `TabularBenchmark`."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -100,16 +90,13 @@ class NB201Bench:
                 self.attrs = dict(h5.attrs)
                 self.ops = h5["archs/ops"][:]
                 self.class_ids = {form: h5[f"archs/class_{form}"][:] for form in nb201.CANONICAL_FORMS}
-                self.metric_names = tuple(h5[DATASETS[0]].keys())
+                metric_names = tuple(h5[DATASETS[0]].keys())
                 self.precomputed_sources = tuple(h5["precomputed"].keys()) if "precomputed" in h5 else ()
         except (OSError, KeyError) as exc:
             raise ProxynasError(
                 f"cannot read the benchmark store {self.path} ({exc}); rebuild it with `proxynas data build --force`"
             ) from exc
-        self.index = nb201.IndexMap(self.ops)
-        self.cost = TrainingCost()
-        self._sealed = False
-        self._columns: dict[tuple[str, str], np.ndarray] = {}
+        super().__init__(nb201.IndexMap(self.ops), DATASETS, metric_names)
 
     def _read(self, key: str) -> np.ndarray:
         with h5py.File(self.path, "r", locking=False) as h5:
@@ -117,55 +104,12 @@ class NB201Bench:
                 raise ProxynasError(f"{self.path} has no {key!r}")
             return h5[key][:]
 
-    @contextmanager
-    def sealed(self):
-        """Within this block accuracies can only be read through `query`, counted: what a search may see."""
-        self._sealed = True
-        try:
-            yield self
-        finally:
-            self._sealed = False
-
-    def column(self, dataset: str, metric: str) -> np.ndarray:
-        """A metric for all 15,625 cells in index order. Not counted: for analysis, never for search."""
-        if self._sealed:
-            raise ProxynasError(f"a search may read {metric} only through query(), a counted full training")
-        return self._column(dataset, metric)
-
-    def _column(self, dataset: str, metric: str) -> np.ndarray:
-        dataset = dataset_name(dataset)
-        if metric not in self.metric_names:
-            raise ProxynasError(f"unknown metric {metric!r}; valid: {', '.join(self.metric_names)}")
-        key = (dataset, metric)
-        if key not in self._columns:
-            self._columns[key] = self._read(f"{dataset}/{metric}")
-        return self._columns[key]
+    def _load(self, task: str, metric: str) -> np.ndarray:
+        return self._read(f"{task}/{metric}")
 
     def source_column(self, dataset: str, metric: str) -> str:
         with h5py.File(self.path, "r", locking=False) as h5:
-            return h5[f"{dataset_name(dataset)}/{metric}"].attrs["source_column"]
-
-    def arch(self, key: nb201.Arch | str | int) -> nb201.Arch:
-        """The cell named by an `Arch`, an official index, an arch string or a NASLib tuple."""
-        if isinstance(key, nb201.Arch):
-            return key
-        if isinstance(key, (int, np.integer)):
-            return self.index.arch_at(int(key))
-        return self.index.resolve(key)
-
-    def query(self, key: nb201.Arch | str | int, dataset: str) -> dict[str, float]:
-        """All metrics of one cell, counted as one full training (adds its simulated training time)."""
-        index = self.index.index_of(self.arch(key))
-        record = {m: float(self._column(dataset, m)[index]) for m in self.metric_names}
-        self.cost.trainings += 1
-        self.cost.train_seconds += record["train_time_total_s"]
-        return record
-
-    def best(self, dataset: str, metric: str = "test_acc") -> tuple[nb201.Arch, float]:
-        """The cell with the highest value of `metric` (analysis; not counted)."""
-        values = self.column(dataset, metric)
-        index = int(np.nanargmax(values))
-        return self.index.arch_at(index), float(values[index])
+            return h5[f"{self.task_name(dataset)}/{metric}"].attrs["source_column"]
 
     def precomputed(self, source: str, dataset: str, proxy: str) -> np.ndarray:
         """Imported proxy scores for all cells in index order; NaN where the source has none."""

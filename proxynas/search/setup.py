@@ -41,9 +41,9 @@ def make_evaluator(setup: SearchSetup) -> Evaluator:
                                  setup.device, paths.cache_dir() / "checkpoints")
     if setup.evaluator != "benchmark":
         raise ProxynasError(f"unknown evaluator {setup.evaluator!r}; valid: benchmark, train")
-    from proxynas.bench import store
+    from proxynas.bench import open_benchmark
 
-    return TabularEvaluator(store.open_bench(), setup.dataset)
+    return TabularEvaluator(open_benchmark(setup.space), setup.dataset)
 
 
 def search(setup: SearchSetup, progress=None) -> tuple[SearchResult, Evaluator]:
