@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from proxynas import metrics, proxies, scoring
-from proxynas.bench import store, suite_zero
+from proxynas.bench import nb201_store as store, suite_zero
 from proxynas.data import BatchSpec
 from proxynas.paths import data_dir
 from proxynas.spaces import nb201

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from proxynas import metrics, paths
-from proxynas.bench import store
+from proxynas.bench import nb201_store as store
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.scoring import scorer

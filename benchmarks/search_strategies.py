@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from proxynas import paths
-from proxynas.bench import store
+from proxynas.bench import nb201_store as store
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError

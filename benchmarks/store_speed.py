@@ -22,7 +22,7 @@ PROBE = r"""
 import json, resource, sys, time
 from pathlib import Path
 import numpy as np
-from proxynas.bench.store import NB201Bench, build_store
+from proxynas.bench.nb201_store import NB201Bench, build_store
 from proxynas import paths
 store = Path(sys.argv[1])
 if sys.argv[2] == "build":

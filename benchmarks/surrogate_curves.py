@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from proxynas import features, metrics
-from proxynas.bench import store
+from proxynas.bench import nb201_store as store
 from proxynas.defaults import SURROGATE_PROXIES
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError

@@ -26,7 +26,7 @@ def isolated_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def bench(data_dir, isolated_cache):
-    from proxynas.bench.store import open_bench
+    from proxynas.bench.nb201_store import open_bench
 
     return open_bench()
 

@@ -7,8 +7,8 @@ import h5py
 import numpy as np
 import pytest
 
-from proxynas.bench import store, suite_zero
-from proxynas.bench.store import NB201Bench, build_store, open_bench
+from proxynas.bench import nb201_store as store, suite_zero
+from proxynas.bench.nb201_store import NB201Bench, build_store, open_bench
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from proxynas.atomic import atomic_h5
-from proxynas.bench.store import dataset_name
+from proxynas.bench.nb201_store import dataset_name
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
 from proxynas.spaces.cell import IndexMap

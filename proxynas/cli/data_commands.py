@@ -24,7 +24,7 @@ def data():
 @json_option
 def data_build(source, force, as_json):
     """Convert the NB201 benchmark table into the HDF5 store under cache/."""
-    from proxynas.bench import store
+    from proxynas.bench import nb201_store as store
 
     path = store.default_store_path()
     if path.exists() and not force:
@@ -42,7 +42,7 @@ def data_build(source, force, as_json):
 @json_option
 def data_info(as_json):
     """Show what is built, where, record counts and the best architecture per dataset."""
-    from proxynas.bench import store
+    from proxynas.bench import nb201_store as store
 
     info = store.describe(store.open_bench())
     if as_json:
@@ -63,7 +63,7 @@ def data_info(as_json):
 @json_option
 def data_import_zc(file, name, as_json):
     """Import a NAS-Bench-Suite-Zero score file (zc_nasbench201.json) as precomputed scores."""
-    from proxynas.bench import store, suite_zero
+    from proxynas.bench import nb201_store as store, suite_zero
 
     bench = store.open_bench()
     counts = suite_zero.import_suite_zero(bench.path, file, bench.index, name)
@@ -78,7 +78,7 @@ def data_import_zc(file, name, as_json):
 @json_option
 def query(archs, dataset, as_json):
     """Look up benchmark results of architectures (arch strings, NASLib tuples or indices; - = stdin)."""
-    from proxynas.bench import store
+    from proxynas.bench import nb201_store as store
 
     bench = store.open_bench()
     records = [store.arch_record(bench, bench.index.resolve(t), dataset) for t in read_tokens(archs)]

@@ -69,8 +69,8 @@ class CellSpace(SearchSpace):
     graph_form = "graph"  # the name of the isomorphism form (NB201 calls it "nb201")
     encodings = ("onehot", "path")
 
-    def __init__(self, name: str, ops: Sequence[str], edges: Sequence[tuple[int, int]], zero_op: str | None = "none",
-                 identity_op: str | None = "skip_connect", arch_class: type[CellArch] | None = None):
+    def __init__(self, name: str, ops: Sequence[str], edges: Sequence[tuple[int, int]], zero_op: str | None = None,
+                 identity_op: str | None = None, arch_class: type[CellArch] | None = None):
         if any(src >= dst for src, dst in edges) or len(set(edges)) != len(edges):
             raise ValueError(f"cell edges must be distinct (src, dst) pairs with src < dst: {edges}")
         self.name, self.ops, self.edges = name, tuple(ops), tuple(tuple(e) for e in edges)
