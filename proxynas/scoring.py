@@ -1,9 +1,9 @@
 """The scoring engine: architectures x proxies -> scores, deduplicated, cached, resumable.
 
 Function-only proxies are computed once per function class (on its representative cell) and
-fanned out to every member; the others once per cell. All proxies of one cell share a single
-`Probe`, so the shared forward/backward runs once. On CUDA out-of-memory the cell is retried with
-the batch split into 2, 4, ... chunks; proxies that cannot be split get NaN with a reason.
+fanned out to every member; the others once per cell. The engine plans the jobs (a cell and the
+proxies it still needs), runs them through an executor (`executors.py`; each job is evaluated by
+`jobs.py` with one shared `Probe`, splitting the batch on out-of-memory), and alone writes the cache.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ import numpy as np
 
 from proxynas import paths
 from proxynas.cache import ScoreCache
-from proxynas.data import BatchSpec, make_batch
-from proxynas.devices import memory_format
-from proxynas.proxies import Probe, Proxy, ScoreFailure
-from proxynas.proxies.probe import full_precision
+from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
+from proxynas.executors import InProcessExecutor
+from proxynas.proxies import Proxy
 from proxynas.spaces.base import SearchSpace
 
 FLUSH_SECONDS = 30.0
@@ -50,10 +49,12 @@ class ScoreTable:
 
 def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: str = "cpu",
           cache: ScoreCache | None = None, progress: Callable[[int, int], None] | None = None,
-          flush_seconds: float = FLUSH_SECONDS) -> ScoreTable:
+          flush_seconds: float = FLUSH_SECONDS, executor=None) -> ScoreTable:
     """Score every arch with every proxy, reading and filling `cache` (default: cache/scores).
 
-    New values are flushed to the cache at least every `flush_seconds`, so a killed run loses no more.
+    The uncached (representative cell, proxies) jobs run through `executor` (default: in this process on
+    `device`); new values are flushed to the cache at least every `flush_seconds`, so a killed run loses
+    no more.
     """
     cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
     spaces = {arch.space for arch in archs}
@@ -69,7 +70,7 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
     jobs = {a: ps for a, ps in sorted(jobs.items(), key=lambda item: item[0].code) if ps}
 
     if jobs:
-        _run_jobs(jobs, spec, device, cache, setting, progress, flush_seconds)
+        _drive(jobs, spec, executor or InProcessExecutor(device), cache, setting, progress, flush_seconds)
     cache.compact()
 
     table = ScoreTable(list(archs), [p.name for p in proxies], {}, computed_cells=len(jobs),
@@ -100,16 +101,13 @@ def scorer(spec: BatchSpec, device: str = "cpu", cache: ScoreCache | None = None
     return score_columns
 
 
-def _run_jobs(jobs: dict, spec: BatchSpec, device: str, cache: ScoreCache, setting: str, progress,
-              flush_seconds: float) -> None:
-    """Evaluate each job's cell once for all its proxies and put the values in `cache`, flushing as it goes."""
-    inputs, labels = make_batch(spec)
-    inputs = inputs.to(device).contiguous(memory_format=memory_format(device))
-    labels = labels.to(device)
+def _drive(jobs: dict, spec: BatchSpec, executor, cache: ScoreCache, setting: str, progress,
+           flush_seconds: float) -> None:
+    """Put every job's results in `cache` as the executor yields them, flushing at least every `flush_seconds`."""
     last_flush = time.monotonic()
     try:
-        for done, (arch, todo) in enumerate(jobs.items(), start=1):
-            for proxy, (value, reason) in _score_cell(arch, todo, spec, inputs, labels).items():
+        for done, (arch, results) in enumerate(executor.run(list(jobs.items()), spec), start=1):
+            for proxy, (value, reason) in results.items():
                 cache.put(setting, proxy.key, arch.code, value, reason)
             if time.monotonic() - last_flush >= flush_seconds:
                 cache.flush()
@@ -122,42 +120,3 @@ def _run_jobs(jobs: dict, spec: BatchSpec, device: str, cache: ScoreCache, setti
 
 def _target(arch, proxy: Proxy):
     return arch.space.function_representative(arch) if proxy.function_only else arch
-
-
-def _score_cell(arch, proxies, spec, inputs, labels) -> dict[Proxy, tuple[float, str]]:
-    """Values (or NaN and a reason) of `proxies` on one cell, splitting the batch on out-of-memory."""
-    import torch
-
-    results: dict[Proxy, tuple[float, str]] = {}
-    todo, chunks = list(proxies), 1
-    with full_precision():  # GPU scores equal the CPU's up to float32 rounding
-        while todo:
-            probe = Probe(arch, spec.dataset, inputs, labels, spec.seed, frozenset().union(*(p.needs for p in todo)),
-                          all(p.function_only for p in todo), chunks)
-            try:
-                while todo:
-                    results[todo[0]] = _run(todo[0], probe)
-                    todo.pop(0)
-            except torch.OutOfMemoryError:
-                del probe
-                if inputs.is_cuda:
-                    torch.cuda.empty_cache()
-                chunks *= 2
-                for proxy in todo:
-                    if chunks > len(inputs):
-                        results[proxy] = (float("nan"), "out of memory even with one sample per chunk")
-                    elif not proxy.splittable:
-                        results[proxy] = (float("nan"), f"out of memory; {proxy.name} cannot be split into batch chunks")
-                todo = [p for p in todo if p not in results]
-    return {p: results[p] for p in proxies}
-
-
-def _run(proxy: Proxy, probe: Probe) -> tuple[float, str]:
-    """One proxy's value, or NaN and the reason it has none (never a sentinel)."""
-    try:
-        value = float(proxy.compute(probe))
-    except ScoreFailure as failure:
-        return float("nan"), str(failure)
-    if not np.isfinite(value):
-        return float("nan"), f"non-finite value ({value})"
-    return value, ""

@@ -156,3 +156,35 @@ def test_every_proxy_on_cuda_agrees_with_the_cpu():
         if not (np.array_equal(finite, np.isfinite(gpu[name])) and np.median(relative) < 1e-3 and rho > 0.99):
             failed.append(name)
     assert not failed
+
+
+@pytest.fixture
+def scratch_registry():
+    """Proxies and products a test registers are removed again afterwards (other tests use `all`)."""
+    from proxynas.proxies import registry
+
+    proxies_before, products_before = dict(registry._REGISTRY), dict(registry.PRODUCTS)
+    yield
+    registry._REGISTRY.clear(), registry._REGISTRY.update(proxies_before)
+    registry.PRODUCTS.clear(), registry.PRODUCTS.update(products_before)
+
+
+def test_a_registered_product_is_computed_once_per_probe_for_every_proxy_that_needs_it(scratch_registry):
+    """A new proxy needing a new intermediate product is one file: register the product, then the proxy."""
+    calls = []
+
+    @proxies.register_product("test_output_norms")
+    def output_norms(probe):
+        calls.append(probe.arch)
+        with torch.no_grad():
+            return probe.net(probe.inputs).norm(dim=1)
+
+    register("test_norm_mean", needs={"test_output_norms"}, function_only=True, splittable=True)(
+        lambda probe: float(probe.product("test_output_norms").mean()))
+    register("test_norm_max", needs={"test_output_norms"}, function_only=True, splittable=True)(
+        lambda probe: float(probe.product("test_output_norms").max()))
+    probe = make_probe(DEAD_EDGES, needs=frozenset({"test_output_norms"}))
+    mean, top = proxies.get("test_norm_mean").compute(probe), proxies.get("test_norm_max").compute(probe)
+    assert 0 < mean <= top and calls == [DEAD_EDGES]
+    with pytest.raises(ValueError, match="unknown needs"):
+        register("test_bad", needs={"no_such_product"}, function_only=True, splittable=True)(lambda probe: 0.0)

@@ -6,9 +6,10 @@ False for plain), which rank votes honour, and whether models should see it log-
 
 from proxynas.proxies import counting, gradient, grasp, jacobian, nwot, synflow, zen  # noqa: F401  (registers)
 from proxynas.proxies.probe import Probe
-from proxynas.proxies.registry import Proxy, ScoreFailure, get, names, parse_list
+from proxynas.proxies.registry import Proxy, ScoreFailure, get, names, parse_list, register, register_product
 
-__all__ = ["Probe", "Proxy", "ScoreFailure", "get", "names", "parse_list", "directions"]
+__all__ = ["Probe", "Proxy", "ScoreFailure", "get", "names", "parse_list", "register", "register_product",
+           "directions"]
 
 
 def directions(proxy_names) -> list[bool]:

@@ -18,6 +18,7 @@ from torch import nn
 
 from proxynas.devices import memory_format
 from proxynas.errors import ProxynasError
+from proxynas.proxies.registry import PRODUCTS, SHARED_PASS_NEEDS
 from proxynas.spaces.init import init_weights
 from proxynas.tasks import Task, get_task
 
@@ -49,6 +50,7 @@ class Probe:
         self.arch, self.task, self.seed = arch, get_task(task), seed
         self.inputs, self.labels = inputs, labels
         self.needs, self.skip_dead_edges, self.chunks = needs, skip_dead_edges, chunks
+        self._products: dict = {}
 
     @cached_property
     def net(self) -> nn.Module:
@@ -68,29 +70,35 @@ class Probe:
         if part not in self.needs:
             raise RuntimeError(f"the shared pass was not asked for {part!r}")  # a bug in a proxy's needs
 
+    def product(self, name: str):
+        """A shared intermediate product named in the proxies' `needs`: from the one shared pass, or a
+        registered product computed on first use and kept for this probe's other proxies."""
+        self._require(name)
+        if name in SHARED_PASS_NEEDS:
+            return self._shared[name]
+        if name not in self._products:
+            self._products[name] = PRODUCTS[name](self)
+        return self._products[name]
+
     @property
     def weight_grads(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """(weight, dCE/dweight) for every conv/linear layer."""
-        self._require("weight_grads")
-        return self._shared["weight_grads"]
+        """(weight, dloss/dweight) for every conv/linear layer."""
+        return self.product("weight_grads")
 
     @property
     def input_grads(self) -> np.ndarray:
         """Per-sample gradients of the summed network output w.r.t. the input, (N, 3*H*W) float64."""
-        self._require("input_grads")
-        return self._shared["input_grads"]
+        return self.product("input_grads")
 
     @property
     def relu_kernel(self) -> np.ndarray:
         """NASWOT's kernel: sum over ReLUs of c c^T + (1-c)(1-c)^T for binary codes c of ReLU inputs."""
-        self._require("relu_kernel")
-        return self._shared["relu_kernel"]
+        return self.product("relu_kernel")
 
     @property
     def fisher_terms(self) -> list[torch.Tensor]:
         """Per conv/linear output: per-sample, per-channel sum over positions of activation * dCE/dactivation."""
-        self._require("fisher_terms")
-        return self._shared["fisher_terms"]
+        return self.product("fisher_terms")
 
     @cached_property
     def _shared(self) -> dict:

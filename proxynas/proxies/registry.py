@@ -12,7 +12,21 @@ class ScoreFailure(Exception):
     """A proxy could not produce a value for this architecture; the message is the recorded reason."""
 
 
+# Products of the probe's one shared forward/backward pass (computed together when any is needed).
 SHARED_PASS_NEEDS = frozenset({"weight_grads", "input_grads", "relu_kernel", "fisher_terms"})
+# Further products, each a function of the probe computed on first use and kept for the probe's other proxies.
+PRODUCTS: dict[str, Callable] = {}
+
+
+def register_product(name: str):
+    """Decorator adding a shared product `(probe) -> value` under `name`, for proxies to list in `needs`."""
+    def add(fn: Callable) -> Callable:
+        if name in PRODUCTS or name in SHARED_PASS_NEEDS:
+            raise ValueError(f"product {name!r} is already registered")
+        PRODUCTS[name] = fn
+        return fn
+
+    return add
 
 
 @dataclass(frozen=True)
@@ -45,9 +59,9 @@ _REGISTRY: dict[str, Proxy] = {}
 def register(name: str, *, needs=(), function_only: bool, splittable: bool, uses_data: bool = True,
              version: int = 1, needs_labels: bool = False, higher_is_better: bool = True, log_scale: bool = False):
     """Decorator adding a proxy under `name`; a second proxy with the same name is an error."""
-    unknown = set(needs) - SHARED_PASS_NEEDS
+    unknown = set(needs) - SHARED_PASS_NEEDS - set(PRODUCTS)
     if unknown:
-        raise ValueError(f"proxy {name}: unknown needs {unknown}")
+        raise ValueError(f"proxy {name}: unknown needs {unknown} (register a product first)")
 
     def add(fn: Callable) -> Callable:
         if name in _REGISTRY:
