@@ -71,7 +71,7 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
 
     if jobs:
         _drive(jobs, spec, executor or InProcessExecutor(device), cache, setting, progress, flush_seconds)
-    cache.compact()
+        cache.compact()  # only after new segments: merges once there are enough of them
 
     table = ScoreTable(list(archs), [p.name for p in proxies], {}, computed_cells=len(jobs),
                        shared_by_class=[p.name for p in proxies if p.function_only])
