@@ -7,7 +7,7 @@ The public API, imported on first use (so `import proxynas` and the command line
     table = proxynas.score(space.sample(10, 0), proxynas.get_proxies("synflow,nwot"), proxynas.BatchSpec("cifar10"))
     proxynas.correlation_table(table.scores, truth)     # Spearman, Kendall, top-10%, rank vote
     model = proxynas.Surrogate(proxynas.FeatureSpec(("onehot", "zc"), ("synflow",))).fit(X, y)
-    result, _ = proxynas.search(proxynas.SearchSetup(strategy="rea", budget=50))
+    result, _ = proxynas.SearchSetup(strategy="rea", budget=50).run()
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _EXPORTS = {
     "correlation_table": "proxynas.metrics", "rank_vote": "proxynas.metrics",
     "FeatureSpec": "proxynas.features", "build_features": "proxynas.features", "Surrogate": "proxynas.surrogate",
     "fit_on_benchmark": "proxynas.modelling", "select_archs": "proxynas.selection",
-    "run_search": "proxynas.search", "search": "proxynas.search", "SearchSetup": "proxynas.search",
+    "run_search": "proxynas.search", "SearchSetup": "proxynas.search",
     "get_strategy": "proxynas.search", "register_strategy": "proxynas.search", "strategy_names": "proxynas.search",
     "TabularEvaluator": "proxynas.search", "TrainingEvaluator": "proxynas.search",
     "ProxynasError": "proxynas.errors",

@@ -220,3 +220,13 @@ def test_rank_cli_orders_by_a_proxy_and_by_a_vote(bench):
     assert vote.exit_code == 0 and len(vote.output.strip().splitlines()) == 3 and "vote" in vote.output
     missing = CliRunner().invoke(cli, ["rank", "-", "--by", "surrogate"], input=lines)
     assert missing.exit_code == 2 and "needs --model" in missing.output
+
+
+def test_the_public_facade_resolves_every_name_and_runs_a_search(bench):
+    import proxynas
+
+    assert all(getattr(proxynas, name) is not None for name in proxynas.__all__)
+    result, evaluator = proxynas.SearchSetup(strategy="rea", budget=5, seed=2).run()
+    assert result.trainings == 5 and result.strategy == "rea" and evaluator.task.name == "cifar10"
+    with pytest.raises(AttributeError):
+        proxynas.no_such_name  # noqa: B018

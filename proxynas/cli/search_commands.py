@@ -40,7 +40,7 @@ def search(quiet, as_json, proxies, **options):
     names = tuple(p.name for p in registry.parse_list(proxies)) if proxies else None
     setup = searching.SearchSetup(proxies=names, **options)
     with progress_bar(quiet, "full trainings") as progress:
-        result, evaluator = searching.search(setup, progress)
+        result, evaluator = setup.run(progress)
     if as_json:
         histories = getattr(evaluator, "histories", {})
         return echo_json(result.to_dict() | ({"histories": {str(a): [asdict(e) for e in h] for a, h in

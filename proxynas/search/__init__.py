@@ -8,7 +8,7 @@ from proxynas.search.base import (SpaceExhausted, Strategy, get_strategy, get_st
                                   strategy_names)
 from proxynas.search.evaluators import Evaluator, TabularEvaluator, TrainingEvaluator
 from proxynas.search.loop import SearchResult, run_search
-from proxynas.search.setup import SearchSetup, search
+from proxynas.search.setup import SearchSetup
 
 __all__ = ["Strategy", "SpaceExhausted", "get_strategy", "get_strategy_class", "register_strategy", "strategy_names",
-           "Evaluator", "TabularEvaluator", "TrainingEvaluator", "SearchResult", "run_search", "SearchSetup", "search"]
+           "Evaluator", "TabularEvaluator", "TrainingEvaluator", "SearchResult", "run_search", "SearchSetup"]

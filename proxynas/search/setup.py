@@ -30,6 +30,23 @@ class SearchSetup:
     train_batch_size: int = 256
     device: str = "cpu"
 
+    def run(self, progress=None) -> tuple[SearchResult, Evaluator]:
+        """Run this search; the evaluator comes back too (real training keeps its histories)."""
+        options = {}
+        if get_strategy_class(self.strategy).uses_proxies:
+            from proxynas.data import BatchSpec
+            from proxynas.scoring import scorer
+
+            images = str(self.data) if self.evaluator == "train" else None  # proxies see the training data
+            options["score"] = scorer(BatchSpec(self.dataset, images=images), self.device)
+            if self.proxies:
+                options["proxies"] = self.proxies
+        elif self.proxies:
+            raise ProxynasError(f"strategy {self.strategy} uses no proxies (--proxies is for proxy-guided strategies)")
+        evaluator = make_evaluator(self)
+        strategy = get_strategy(self.strategy, self.space, self.seed, **options)
+        return run_search(strategy, evaluator, self.budget, self.seed, self.time_budget, progress), evaluator
+
 
 def make_evaluator(setup: SearchSetup) -> Evaluator:
     if setup.evaluator == "train":
@@ -44,21 +61,3 @@ def make_evaluator(setup: SearchSetup) -> Evaluator:
     from proxynas.bench import open_benchmark
 
     return TabularEvaluator(open_benchmark(setup.space), setup.dataset)
-
-
-def search(setup: SearchSetup, progress=None) -> tuple[SearchResult, Evaluator]:
-    """Run the search `setup` describes; the evaluator comes back too (real training keeps its histories)."""
-    options = {}
-    if get_strategy_class(setup.strategy).uses_proxies:
-        from proxynas.data import BatchSpec
-        from proxynas.scoring import scorer
-
-        images = str(setup.data) if setup.evaluator == "train" else None  # proxies see the training data
-        options["score"] = scorer(BatchSpec(setup.dataset, images=images), setup.device)
-        if setup.proxies:
-            options["proxies"] = setup.proxies
-    elif setup.proxies:
-        raise ProxynasError(f"strategy {setup.strategy} uses no proxies (--proxies is for proxy-guided strategies)")
-    evaluator = make_evaluator(setup)
-    strategy = get_strategy(setup.strategy, setup.space, setup.seed, **options)
-    return run_search(strategy, evaluator, setup.budget, setup.seed, setup.time_budget, progress), evaluator

@@ -99,9 +99,11 @@ def parse_naslib_tuple(text: str) -> Arch:
     return Arch.from_naslib([int(x) for x in match.group(1).split(",")])
 
 
-def IndexMap(ops_in_index_order: np.ndarray) -> CellIndexMap:  # noqa: N802  (reads like the class it makes)
+class IndexMap(CellIndexMap):
     """The official NB201 index map: row i of `ops_in_index_order` is the cell with official index i."""
-    return CellIndexMap(SPACE, ops_in_index_order)
+
+    def __init__(self, ops_in_index_order: np.ndarray):
+        super().__init__(SPACE, ops_in_index_order)
 
 
 # Module-level shorthands for the one NB201 space.
@@ -111,6 +113,5 @@ sample = SPACE.sample
 neighbours = SPACE.neighbours
 mutate = SPACE.mutate
 canonical_function = SPACE.canonical_function
-live_edges = SPACE.live_edges
 function_representative = SPACE.function_representative
 class_ids = SPACE.class_ids
