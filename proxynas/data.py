@@ -99,6 +99,8 @@ def make_batch(spec: BatchSpec):
     import torch
 
     task = get_task(spec.dataset)
+    if task.input_size is None:
+        raise ProxynasError(f"proxynas has no input batch for task {task.name} (no network is defined for it yet)")
     if spec.kind not in INPUT_KINDS:
         raise ProxynasError(f"unknown input kind {spec.kind!r}; valid: {', '.join(INPUT_KINDS)}")
     if spec.batch_size < 2:

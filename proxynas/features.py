@@ -127,6 +127,16 @@ def assemble(archs, spec: FeatureSpec, scores: dict[str, np.ndarray]) -> Feature
     return FeatureMatrix(np.hstack(blocks), spec)
 
 
+def precomputed_scorer(bench, source: str, task: str):
+    """A scoring function for strategies, `(archs, proxy names) -> {name: scores}`, that reads a benchmark's
+    imported scores (e.g. TransNAS-Bench-101's zen) instead of running networks."""
+    def score_columns(archs, names) -> dict[str, np.ndarray]:
+        rows = bench.index.indices_of(archs)
+        return {n: bench.precomputed(source, task, n)[rows] for n in names}
+
+    return score_columns
+
+
 def precomputed_scores(archs, spec: FeatureSpec, bench) -> dict[str, np.ndarray]:
     """Scores of `spec.proxies` for `archs` from an imported source; cells it lacks are NaN."""
     if bench is None:

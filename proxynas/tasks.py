@@ -24,8 +24,8 @@ class Task:
     """One dataset or task. `search_metric` is what a search sees, `report_metric` what results report."""
 
     name: str
-    num_classes: int
-    input_size: int
+    num_classes: int | None  # None: proxynas builds no network for this task (yet)
+    input_size: int | None
     mean: tuple[float, float, float] = (0.0, 0.0, 0.0)  # per channel, 0-255 scale
     std: tuple[float, float, float] = (255.0, 255.0, 255.0)
     default_images: str | None = None  # relative to the data folder
@@ -78,3 +78,18 @@ CIFAR100 = register_task(Task("cifar100", 100, 32, (129.3, 124.1, 112.4), (68.2,
                               "images/cifar100_test_subset.npz"))
 IMAGENET16 = register_task(Task("imagenet16", 120, 16, (122.68, 116.66, 104.01), (63.22, 61.26, 65.09),
                                 "images/imagenet16_120_approx.npz", aliases=("imagenet16-120", "imagenet")))
+
+# TransNAS-Bench-101's seven Taskonomy tasks. Each has one stored score, its validation score (there is
+# no test split): what it measures differs per task, and for every task higher is better as stored.
+TNB101_SCORES = {
+    "class_scene": "top-1 validation accuracy of scene classification (%)",
+    "class_object": "top-1 validation accuracy of object classification (%)",
+    "jigsaw": "validation accuracy of jigsaw-permutation classification (%)",
+    "segmentsemantic": "pixel-wise validation accuracy of semantic segmentation (%)",
+    "room_layout": "negative validation loss of room-layout regression (higher is better)",
+    "normal": "validation SSIM of predicted surface normals (0-1)",
+    "autoencoder": "validation SSIM of the reconstructed image (0-1)",
+}
+for _name, _description in TNB101_SCORES.items():
+    _score = Metric("val_score", True, _description)
+    register_task(Task(_name, None, None, search_metric=_score, report_metric=_score))

@@ -37,3 +37,27 @@ def table_archs(bench):
     from proxynas.spaces.nb201 import Arch
 
     return [Arch(row) for row in bench.ops]
+
+
+def simulated_function_classes(space, archs, width: int = 8, seed: int = 0):
+    """Group cells by what they compute, evaluated with random generic operations: the identity op passes
+    its input on, the zero op adds nothing, every other op is a random nonlinear map (one per op)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    maps = {op: rng.normal(size=(width, width)) for op in range(len(space.ops))}
+    x = rng.normal(size=width)
+
+    def output(arch):
+        nodes = [x]
+        for target in range(1, space.num_nodes):
+            total = np.zeros(width)
+            for (src, dst), op in zip(space.edges, arch):
+                name = space.ops[op]
+                if dst == target and name != space.zero_op:
+                    total = total + (nodes[src] if name == space.identity_op else np.tanh(maps[op] @ nodes[src]))
+            nodes.append(total)
+        return nodes[-1]
+
+    _, groups = np.unique(np.round([output(a) for a in archs], 9), axis=0, return_inverse=True)
+    return groups.ravel()

@@ -7,7 +7,7 @@ import importlib
 from proxynas.errors import ProxynasError
 
 # The benchmark of each space: "module:opener". Adding a benchmark is adding its module and a line here.
-_OPENERS = {"nb201": "proxynas.bench.nb201_store:open_bench"}
+_OPENERS = {"nb201": "proxynas.bench.nb201_store:open_bench", "tnb101": "proxynas.bench.tnb101_store:open_bench"}
 
 
 def open_benchmark(space: str = "nb201", **options):

@@ -16,15 +16,14 @@ Schema (`schema_version` 1):
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 
 import h5py
 import numpy as np
 
-from proxynas import __version__, paths
+from proxynas import paths
 from proxynas.atomic import atomic_h5
-from proxynas.bench.base import TabularBenchmark
+from proxynas.bench.h5store import H5Benchmark, stamp, write_archs
 from proxynas.bench.nb201_source import DATASETS, NB201Table, find_source, read_table
 from proxynas.errors import ProxynasError
 from proxynas.spaces import nb201
@@ -54,20 +53,15 @@ def build_store(source: Path, path: Path | None = None) -> Path:
     table = read_table(table_path)
     with atomic_h5(path) as h5:
         _write_table(h5, table)
-        h5.attrs.update(format=FORMAT, schema_version=SCHEMA_VERSION, source=str(table_path.resolve()),
-                        proxynas_version=__version__,
-                        built_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+        stamp(h5, FORMAT, SCHEMA_VERSION, table_path)
     return path
 
 
 def _write_table(h5: h5py.File, table: NB201Table) -> None:
     archs = [nb201.Arch(row) for row in table.ops]
-    group = h5.create_group("archs")
-    group["arch_str"] = np.array([str(a) for a in archs], dtype="S")
-    group["ops"] = table.ops
-    group["naslib"] = np.array([a.to_naslib() for a in archs], dtype=np.uint8)
-    for form in nb201.CANONICAL_FORMS:
-        group[f"class_{form}"] = nb201.class_ids(archs, form)
+    write_archs(h5, nb201.SPACE, archs)
+    h5["archs/arch_str"] = np.array([str(a) for a in archs], dtype="S")
+    h5["archs/naslib"] = np.array([a.to_naslib() for a in archs], dtype=np.uint8)
     for ds in DATASETS:
         ds_group = h5.create_group(ds)
         for metric, values in table.metrics[ds].items():
@@ -75,55 +69,17 @@ def _write_table(h5: h5py.File, table: NB201Table) -> None:
             ds_group[metric].attrs["source_column"] = table.columns[ds][metric]
 
 
-class NB201Bench(TabularBenchmark):
-    """The NB201 store: columns are read from the HDF5 file on first use; see `TabularBenchmark`."""
+class NB201Bench(H5Benchmark):
+    """The NB201 store (see `H5Benchmark`); its columns keep the name of their source column."""
+
+    format, schema_version, rebuild_hint = FORMAT, SCHEMA_VERSION, "proxynas data build --force"
 
     def __init__(self, path: Path):
-        self.path = Path(path)
-        try:
-            with h5py.File(self.path, "r", locking=False) as h5:
-                if h5.attrs.get("format") != FORMAT or h5.attrs.get("schema_version") != SCHEMA_VERSION:
-                    raise ProxynasError(
-                        f"{self.path} is not a proxynas NB201 store of schema {SCHEMA_VERSION}; "
-                        "rebuild it with `proxynas data build --force`"
-                    )
-                self.attrs = dict(h5.attrs)
-                self.ops = h5["archs/ops"][:]
-                self.class_ids = {form: h5[f"archs/class_{form}"][:] for form in nb201.CANONICAL_FORMS}
-                metric_names = tuple(h5[DATASETS[0]].keys())
-                self.precomputed_sources = tuple(h5["precomputed"].keys()) if "precomputed" in h5 else ()
-        except (OSError, KeyError) as exc:
-            raise ProxynasError(
-                f"cannot read the benchmark store {self.path} ({exc}); rebuild it with `proxynas data build --force`"
-            ) from exc
-        super().__init__(nb201.IndexMap(self.ops), DATASETS, metric_names)
-
-    def _read(self, key: str) -> np.ndarray:
-        with h5py.File(self.path, "r", locking=False) as h5:
-            if key not in h5:
-                raise ProxynasError(f"{self.path} has no {key!r}")
-            return h5[key][:]
-
-    def _load(self, task: str, metric: str) -> np.ndarray:
-        return self._read(f"{task}/{metric}")
+        super().__init__(path, nb201.SPACE)
 
     def source_column(self, dataset: str, metric: str) -> str:
         with h5py.File(self.path, "r", locking=False) as h5:
             return h5[f"{self.task_name(dataset)}/{metric}"].attrs["source_column"]
-
-    def precomputed(self, source: str, dataset: str, proxy: str) -> np.ndarray:
-        """Imported proxy scores for all cells in index order; NaN where the source has none."""
-        if source not in self.precomputed_sources:
-            raise ProxynasError(
-                f"no precomputed scores named {source!r} in {self.path}; imported: "
-                f"{', '.join(self.precomputed_sources) or 'none'} (see `proxynas data import-zc`)"
-            )
-        return self._read(f"precomputed/{source}/{dataset_name(dataset)}/{proxy}/score")
-
-    def precomputed_proxies(self, source: str, dataset: str) -> tuple[str, ...]:
-        with h5py.File(self.path, "r", locking=False) as h5:
-            group = h5.get(f"precomputed/{source}/{dataset_name(dataset)}")
-            return tuple(group.keys()) if group is not None else ()
 
 
 def open_bench(path: Path | None = None, source: Path | None = None) -> NB201Bench:

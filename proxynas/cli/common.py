@@ -35,9 +35,10 @@ class Registered(click.ParamType):
         return getattr(resolved, "name", resolved)
 
 
-dataset_option = click.option("--dataset", type=Registered("proxynas.tasks", "task_names", "get_task"),
-                              default="cifar10", show_default=True, help="A task (dataset); aliases such as "
-                              "ImageNet16-120 are accepted.")
+dataset_option = click.option("--dataset", "--task", "dataset",
+                              type=Registered("proxynas.tasks", "task_names", "get_task"), default="cifar10",
+                              show_default=True, help="The task (dataset) of the space's benchmark, e.g. cifar10 or "
+                              "ImageNet16-120 on nb201, segmentsemantic on tnb101.")
 
 
 def _cuda_must_exist(ctx, param, value):

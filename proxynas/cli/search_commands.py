@@ -11,7 +11,6 @@ from proxynas import paths
 from proxynas.cli.common import (Registered, cli, dataset_option, device_option, echo_json, echo_table,
                                  finite_or_none, json_option, progress_bar, quiet_option, read_tokens, space_option)
 from proxynas.defaults import SCORE_PROXIES
-from proxynas.errors import ProxynasError
 
 
 @cli.command()
@@ -22,6 +21,8 @@ from proxynas.errors import ProxynasError
               default="guided", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--proxies", default=None, help="Proxies the guided search scores candidates with.")
+@click.option("--zc-source", default="engine", show_default=True,
+              help="'engine' (compute them) or a source imported into the benchmark (tnb101: zen).")
 @click.option("--time-budget", type=click.FloatRange(0, min_open=True), help="Also stop after this many seconds.")
 @click.option("--evaluator", type=click.Choice(["benchmark", "train"]), default="benchmark", show_default=True,
               help="Full training = a counted benchmark query, or real training on --data.")
@@ -37,7 +38,9 @@ def search(quiet, as_json, proxies, **options):
     from proxynas import proxies as registry
     from proxynas import search as searching
 
-    names = tuple(p.name for p in registry.parse_list(proxies)) if proxies else None
+    names = tuple(p.strip() for p in proxies.split(",") if p.strip()) if proxies else None
+    if names and options["zc_source"] == "engine":
+        names = tuple(p.name for p in registry.parse_list(proxies))
     setup = searching.SearchSetup(proxies=names, **options)
     with progress_bar(quiet, "full trainings") as progress:
         result, evaluator = setup.run(progress)
@@ -48,8 +51,11 @@ def search(quiet, as_json, proxies, **options):
     echo_table([{"trainings": s.trainings, "val_acc": s.val_acc, "best_val_acc": s.best_val_acc, "arch": s.arch}
                 for s in result.trajectory], ["trainings", "val_acc", "best_val_acc", "arch"])
     hours = "simulated GPU hours" if setup.evaluator == "benchmark" else "hours of real training"
-    click.echo(f"best: {result.best_arch}\nvalidation {result.val_acc:.2f}, test {result.test_acc:.2f} "
-               f"({result.dataset}); {result.trainings} full trainings = {result.train_hours:.1f} {hours}; "
+    scores = f"validation {result.val_acc:.4g}" + (f", test {result.test_acc:.4g}"
+                                                   if result.report_metric != result.search_metric
+                                                   else " (no separate test split)")
+    cost = f" = {result.train_hours:.1f} {hours}" if result.train_hours > 0 else " (no training time recorded)"
+    click.echo(f"best: {result.best_arch}\n{scores} ({result.dataset}); {result.trainings} full trainings{cost}; "
                f"{result.compute_seconds:.1f} s of compute; stopped by {result.stopped_by}")
 
 

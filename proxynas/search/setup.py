@@ -23,6 +23,7 @@ class SearchSetup:
     budget: int = 20
     seed: int = 0
     proxies: tuple[str, ...] | None = None  # the guided search's proxies (its default if None)
+    zc_source: str = "engine"  # where those come from: computed, or a source imported into the benchmark
     time_budget: float | None = None
     evaluator: str = "benchmark"
     data: Path | None = None
@@ -32,20 +33,28 @@ class SearchSetup:
 
     def run(self, progress=None) -> tuple[SearchResult, Evaluator]:
         """Run this search; the evaluator comes back too (real training keeps its histories)."""
-        options = {}
+        evaluator, options = make_evaluator(self), {}
         if get_strategy_class(self.strategy).uses_proxies:
-            from proxynas.data import BatchSpec
-            from proxynas.scoring import scorer
-
-            images = str(self.data) if self.evaluator == "train" else None  # proxies see the training data
-            options["score"] = scorer(BatchSpec(self.dataset, images=images), self.device)
+            options["score"] = self._scorer(evaluator)
             if self.proxies:
                 options["proxies"] = self.proxies
         elif self.proxies:
             raise ProxynasError(f"strategy {self.strategy} uses no proxies (--proxies is for proxy-guided strategies)")
-        evaluator = make_evaluator(self)
         strategy = get_strategy(self.strategy, self.space, self.seed, **options)
         return run_search(strategy, evaluator, self.budget, self.seed, self.time_budget, progress), evaluator
+
+    def _scorer(self, evaluator: Evaluator):
+        if self.zc_source != "engine":
+            from proxynas.bench import open_benchmark
+            from proxynas.features import precomputed_scorer
+
+            bench = getattr(evaluator, "bench", None) or open_benchmark(self.space)
+            return precomputed_scorer(bench, self.zc_source, self.dataset)
+        from proxynas.data import BatchSpec
+        from proxynas.scoring import scorer
+
+        images = str(self.data) if self.evaluator == "train" else None  # proxies see the training data
+        return scorer(BatchSpec(self.dataset, images=images), self.device)
 
 
 def make_evaluator(setup: SearchSetup) -> Evaluator:

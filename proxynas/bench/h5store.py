@@ -1,0 +1,82 @@
+"""A tabular benchmark kept in one HDF5 store file, as every built-in benchmark is.
+
+Layout: attrs `format`, `schema_version`, `source`, `built_utc`; `archs/ops` (cells, edges) op ids in
+the benchmark's index order and `archs/class_<form>` per canonical form; `<task>/<metric>` one value
+per cell; `precomputed/<source>/<task>/<proxy>/{score,time}` imported proxy scores (NaN where absent).
+Columns are read on first use, so opening takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from proxynas import __version__
+from proxynas.bench.base import TabularBenchmark
+from proxynas.errors import ProxynasError
+from proxynas.spaces.cell import IndexMap
+
+
+def stamp(h5: h5py.File, format: str, schema_version: int, source: Path) -> None:
+    """The attributes every store carries: what it is and where and when it was built from."""
+    h5.attrs.update(format=format, schema_version=schema_version, source=str(Path(source).resolve()),
+                    proxynas_version=__version__,
+                    built_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+
+
+def write_archs(h5: h5py.File, space, archs) -> None:
+    """archs/ops and one archs/class_<form> per canonical form of `space`, in index order."""
+    group = h5.require_group("archs")
+    group["ops"] = np.array(archs, dtype=np.uint8)
+    for form in space.canonical_forms:
+        group[f"class_{form}"] = space.class_ids(archs, form)
+
+
+class H5Benchmark(TabularBenchmark):
+    format: str  # the store's `format` attribute
+    schema_version: int
+    rebuild_hint: str  # the command that rebuilds the store
+
+    def __init__(self, path: Path, space):
+        self.path = Path(path)
+        try:
+            with h5py.File(self.path, "r", locking=False) as h5:
+                if h5.attrs.get("format") != self.format or h5.attrs.get("schema_version") != self.schema_version:
+                    raise ProxynasError(f"{self.path} is not a {self.format} store of schema {self.schema_version}; "
+                                        f"rebuild it with `{self.rebuild_hint}`")
+                self.attrs = dict(h5.attrs)
+                self.ops = h5["archs/ops"][:]
+                self.class_ids = {form: h5[f"archs/class_{form}"][:] for form in space.canonical_forms}
+                tasks = [name for name in h5 if name not in ("archs", "precomputed")]
+                metric_names = tuple(h5[tasks[0]].keys())
+                self.precomputed_sources = tuple(h5["precomputed"].keys()) if "precomputed" in h5 else ()
+        except (OSError, KeyError, IndexError) as exc:
+            raise ProxynasError(f"cannot read the benchmark store {self.path} ({exc}); rebuild it with "
+                                f"`{self.rebuild_hint}`") from exc
+        super().__init__(IndexMap(space, self.ops), tasks, metric_names)
+
+    def _read(self, key: str) -> np.ndarray:
+        with h5py.File(self.path, "r", locking=False) as h5:
+            if key not in h5:
+                raise ProxynasError(f"{self.path} has no {key!r}")
+            return h5[key][:]
+
+    def _load(self, task: str, metric: str) -> np.ndarray:
+        return self._read(f"{task}/{metric}")
+
+    def precomputed(self, source: str, task: str, proxy: str) -> np.ndarray:
+        """Imported proxy scores for all cells in index order; NaN where the source has none."""
+        if source not in self.precomputed_sources:
+            raise ProxynasError(
+                f"no precomputed scores named {source!r} in {self.path}; imported: "
+                f"{', '.join(self.precomputed_sources) or 'none'} (see `proxynas data import-zc`)"
+            )
+        return self._read(f"precomputed/{source}/{self.task_name(task)}/{proxy}/score")
+
+    def precomputed_proxies(self, source: str, task: str) -> tuple[str, ...]:
+        with h5py.File(self.path, "r", locking=False) as h5:
+            group = h5.get(f"precomputed/{source}/{self.task_name(task)}")
+            return tuple(group.keys()) if group is not None else ()
