@@ -1,10 +1,13 @@
-"""Search strategies on NAS-Bench-201: validation regret and test accuracy vs full trainings; laptop speed.
+"""Search strategies on a tabular benchmark: validation regret and reported score vs full trainings; laptop speed.
 
-Usage: python benchmarks/search_strategies.py [--seeds 100] [--budget 100] [--datasets ...] [--strategies ...]
+Usage: python benchmarks/search_strategies.py [--space nb201|tnb101] [--seeds 100] [--budget 100]
+                                              [--datasets ...] [--strategies ...]
        python benchmarks/search_strategies.py --speed   (cold and warm `proxynas search --budget 20`)
 Each run gets seed s = 0..seeds-1 and a fresh evaluator; a full training is a counted query of the
-200-epoch validation accuracy. Regret = validation optimum - best validation accuracy found.
-Writes benchmarks/results/search_strategies.{json,md,png} (or search_speed.{json,md} with --speed).
+task's search metric (NB201: 200-epoch validation accuracy; TransNAS: the validation score).
+Regret = the search metric's optimum - the best value found. The guided search scores with
+data-free proxies on NB201 and with the precomputed zen scores on TransNAS (no networks there yet).
+Writes benchmarks/results/search_strategies{,_<space>}.{json,md,png} (search_speed.{json,md} with --speed).
 """
 
 from __future__ import annotations
@@ -21,12 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from proxynas import paths
-from proxynas.bench import nb201_store as store
+from proxynas.bench import open_benchmark
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
+from proxynas.features import precomputed_scorer
 from proxynas.plots import pyplot
 from proxynas.scoring import scorer
+from proxynas.tasks import get_task
 from proxynas.search import TabularEvaluator, get_strategy, get_strategy_class, run_search, strategy_names
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -36,17 +41,22 @@ CHECKPOINTS = (10, 25, 50, 100)
 ANCHORS_CIFAR10 = {"ls": 91.30, "rea": 91.17, "random": 90.71, "bananas+proxies (Suite-Zero)": 91.23}
 
 
+def proxy_options(bench, dataset: str) -> dict:
+    """What a proxy-guided strategy scores with: the engine on NB201, imported zen scores on TransNAS."""
+    if bench.space.name == "tnb101":
+        return {"score": precomputed_scorer(bench, "zen", dataset), "proxies": ("zen",)}
+    return {"score": scorer(BatchSpec(dataset), cache=ScoreCache(paths.cache_dir() / "scores"))}
+
+
 def runs(bench, dataset: str, strategy: str, seeds: int, budget: int) -> list[dict]:
-    """One record per seed: best validation accuracy after each training, the test accuracy of the
+    """One record per seed: best search-metric value after each training, the report metric of the
     cell held best at each checkpoint, and compute seconds."""
-    test = bench.column(dataset, "test_acc")
-    uses_proxies = get_strategy_class(strategy).uses_proxies
-    cache = ScoreCache(paths.cache_dir() / "scores")
-    options = {"score": scorer(BatchSpec(dataset), cache=cache)} if uses_proxies else {}
+    test = bench.column(dataset, get_task(dataset).report_metric.name)
+    options = proxy_options(bench, dataset) if get_strategy_class(strategy).uses_proxies else {}
     records = []
     for seed in range(seeds):
-        result = run_search(get_strategy(strategy, "nb201", seed, **options), TabularEvaluator(bench, dataset),
-                            budget, seed)
+        result = run_search(get_strategy(strategy, bench.space.name, seed, **options),
+                            TabularEvaluator(bench, dataset), budget, seed)
         best_arch = [s.best_arch for s in result.trajectory]
         records.append({
             "best_val": [s.best_val_acc for s in result.trajectory],
@@ -97,7 +107,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=100)
     parser.add_argument("--budget", type=int, default=100)
-    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--space", default="nb201", help="nb201 or tnb101")
+    parser.add_argument("--datasets", help="Tasks to run (default: NB201's three, or every task of the space).")
     parser.add_argument("--strategies", default=",".join(strategy_names()))
     parser.add_argument("--speed", action="store_true", help="Measure cold/warm CLI search time instead.")
     args = parser.parse_args()
@@ -109,27 +120,33 @@ def main() -> None:
             f"`{result['command']}` on this machine: cold {result['cold']['seconds']:.1f} s, "
             f"warm {result['warm']['seconds']:.1f} s ({result['note']}).\n")
         return
-    bench = store.open_bench()
-    out = RESULTS / "search_strategies.json"
+    bench = open_benchmark(args.space)
+    stem = RESULTS / ("search_strategies" if args.space == "nb201" else f"search_strategies_{args.space}")
+    out = stem.with_suffix(".json")
     result = json.loads(out.read_text()) if out.exists() else {}
-    result.update({"seeds": args.seeds, "budget": args.budget, "anchors_cifar10_mean_val_at_100": ANCHORS_CIFAR10})
-    for dataset in args.datasets.split(","):
-        optimum = float(np.nanmax(bench.column(dataset, "val_acc")))
+    result.update({"seeds": args.seeds, "budget": args.budget, "space": args.space})
+    if args.space == "nb201":
+        result["anchors_cifar10_mean_val_at_100"] = ANCHORS_CIFAR10
+    datasets = args.datasets.split(",") if args.datasets else DATASETS if args.space == "nb201" else bench.tasks
+    for dataset in datasets:
+        optimum = bench.best(dataset, get_task(dataset).search_metric.name)[1]
         entry = result.setdefault("datasets", {}).setdefault(dataset, {"val_optimum": optimum, "strategies": {}})
         for strategy in args.strategies.split(","):
             entry["strategies"][strategy] = summarise(runs(bench, dataset, strategy, args.seeds, args.budget),
                                                       optimum, args.budget)
             out.write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "search_strategies.md").write_text(markdown(result))
-    plot(result, RESULTS / "search_strategies.png")
+    stem.with_suffix(".md").write_text(markdown(result))
+    plot(result, stem.with_suffix(".png"))
 
 
 def markdown(result: dict) -> str:
-    lines = [f"{result['seeds']} seeds per strategy, budget {result['budget']} full trainings (200-epoch validation "
-             "accuracy queries). Regret = validation optimum − best found: median [25%, 75%]; test = test accuracy "
-             "of the returned cell, median.", ""]
+    lines = [f"Space {result.get('space', 'nb201')}: {result['seeds']} seeds per strategy, budget {result['budget']} "
+             "full trainings (queries of the task's validation metric). Regret = validation optimum − best found: "
+             "median [25%, 75%]; test = the reported metric of the returned cell (TransNAS: the validation "
+             "score, there is no test split), median.", ""]
     for dataset, entry in result["datasets"].items():
-        lines += [f"**{dataset}** (validation optimum {entry['val_optimum']:.2f})", "",
+        f = "{:.2f}" if abs(entry["val_optimum"]) >= 10 else "{:.4f}"  # scores in % or in 0-1 units
+        lines += [f"**{dataset}** (validation optimum {f.format(entry['val_optimum'])})", "",
                   "| strategy | " + " | ".join(f"regret @{k} | test @{k}" for k in CHECKPOINTS) +
                   " | mean val @100 | found optimum by 50 / 100 | median trainings to optimum | s per run |",
                   "|---|" + "---|---|" * len(CHECKPOINTS) + "---|---|---|---|"]
@@ -137,18 +154,19 @@ def markdown(result: dict) -> str:
             cells = []
             for k in CHECKPOINTS:
                 c = s["checkpoints"].get(str(k))
-                cells += [f"{c['regret_quartiles'][1]:.2f} [{c['regret_quartiles'][0]:.2f}, "
-                          f"{c['regret_quartiles'][2]:.2f}]", f"{c['test_quartiles'][1]:.2f}"] if c else ["—", "—"]
+                low, median, high = (f.format(q) for q in c["regret_quartiles"]) if c else ("",) * 3
+                cells += [f"{median} [{low}, {high}]", f.format(c["test_quartiles"][1])] if c else ["—", "—"]
             at100 = s["checkpoints"].get("100", {}).get("mean_best_val")
             found = s["found_optimum_fraction"]
             to_optimum = s["median_trainings_to_optimum"]
             to_optimum = f"{to_optimum:.0f}" if np.isfinite(to_optimum) else f"> {result['budget']}"
             lines.append(f"| {strategy} | " + " | ".join(cells) +
-                         f" | {at100:.2f} | {found.get('50', 0):.0%} / {found.get('100', 0):.0%} | "
+                         f" | {f.format(at100)} | {found.get('50', 0):.0%} / {found.get('100', 0):.0%} | "
                          f"{to_optimum} | {s['median_compute_seconds']:.1f} |")
         lines.append("")
-    anchors = ", ".join(f"{k} {v}" for k, v in result["anchors_cifar10_mean_val_at_100"].items())
-    lines.append(f"Published CIFAR-10 anchors (mean best validation accuracy after 100 queries): {anchors}.")
+    if "anchors_cifar10_mean_val_at_100" in result:
+        anchors = ", ".join(f"{k} {v}" for k, v in result["anchors_cifar10_mean_val_at_100"].items())
+        lines.append(f"Published CIFAR-10 anchors (mean best validation accuracy after 100 queries): {anchors}.")
     return "\n".join(lines) + "\n"
 
 
