@@ -66,12 +66,15 @@ def test_data_build_info_and_import(bench, data_dir):
     zc = data_dir / "nb201" / "sources" / "suite_zero" / "zc_nasbench201_725.json"
     imported = run("data", "import-zc", str(zc), "--json")
     assert json.loads(imported.stdout)["archs"] == {"cifar10": 725, "cifar100": 725, "imagenet16": 724}
-    info = json.loads(run("data", "info", "--json").stdout)
+    both = json.loads(run("data", "info", "--json").stdout)["benchmarks"]
+    info = both["nb201"]
     assert info["archs"] == 15625 and info["classes"] == {"nb201": 6466, "function": 4930}
-    assert info["datasets"]["imagenet16"]["best_index"] == 857
+    assert info["datasets"]["imagenet16"]["best_index"] == 857 and info["datasets"]["cifar10"]["metric"] == "test_acc"
     assert info["precomputed"]["suite_zero"]["cifar10"]["archs"] == 725
+    assert both["tnb101"]["archs"] == 4096 and both["tnb101"]["classes"] == {"graph": 1236, "function": 871}
+    assert both["tnb101"]["precomputed"]["zen"]["jigsaw"] == {"archs": 4096, "proxies": ["zen"]}
     text = run("data", "info").stdout
-    assert "cifar100    15625    9930" in text and "precomputed 'suite_zero'" in text
+    assert "cifar100    15625    9930" in text and "precomputed 'suite_zero'" in text and "tnb101 store" in text
 
 
 @pytest.mark.parametrize("entry", [[str(Path(sys.executable).parent / "proxynas")], [sys.executable, str(ROOT / "cli.py")]])

@@ -17,3 +17,8 @@ def open_benchmark(space: str = "nb201", **options):
                             f"{', '.join(sorted(_OPENERS))}")
     module, function = _OPENERS[space].split(":")
     return getattr(importlib.import_module(module), function)(**options)
+
+
+def benchmark_spaces() -> list[str]:
+    """The spaces that have a tabular benchmark."""
+    return sorted(_OPENERS)

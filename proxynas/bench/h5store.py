@@ -18,6 +18,7 @@ from proxynas import __version__
 from proxynas.bench.base import TabularBenchmark
 from proxynas.errors import ProxynasError
 from proxynas.spaces.cell import IndexMap
+from proxynas.tasks import get_task
 
 
 def stamp(h5: h5py.File, format: str, schema_version: int, source: Path) -> None:
@@ -80,3 +81,25 @@ class H5Benchmark(TabularBenchmark):
         with h5py.File(self.path, "r", locking=False) as h5:
             group = h5.get(f"precomputed/{source}/{self.task_name(task)}")
             return tuple(group.keys()) if group is not None else ()
+
+    def describe(self) -> dict:
+        """What the store holds: provenance, counts, classes, the best cell per task, precomputed sources."""
+        tasks = {}
+        for task in self.tasks:
+            metric = get_task(task).report_metric.name
+            arch, value = self.best(task, metric)
+            tasks[task] = {"records": int(np.isfinite(self.column(task, metric)).sum()), "metric": metric,
+                           "best_index": self.index.index_of(arch), "best_value": value, "best_arch": str(arch)}
+        precomputed = {}
+        for source in self.precomputed_sources:
+            precomputed[source] = {}
+            for task in self.tasks:
+                proxies = self.precomputed_proxies(source, task)
+                if proxies:
+                    scored = np.any([~np.isnan(self.precomputed(source, task, p)) for p in proxies], axis=0)
+                    precomputed[source][task] = {"archs": int(scored.sum()), "proxies": list(proxies)}
+        return {"space": self.space.name, "path": str(self.path), "built_utc": self.attrs["built_utc"],
+                "source": self.attrs["source"], "archs": int(len(self.ops)),
+                "classes": {form: int(ids.max()) + 1 for form, ids in self.class_ids.items()},
+                "metrics": list(self.metric_names), "datasets": tasks, "precomputed": precomputed}
+

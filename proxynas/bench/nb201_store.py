@@ -103,24 +103,3 @@ def arch_record(bench: NB201Bench, arch: nb201.Arch, dataset: str) -> dict:
     return {"index": index, "arch": str(arch), "naslib": list(arch.to_naslib()),
             **{f"class_{form}": int(ids[index]) for form, ids in bench.class_ids.items()},
             "metrics": bench.query(arch, dataset)}
-
-
-def describe(bench: NB201Bench) -> dict:
-    """What the store holds: provenance, counts, best cell per dataset, precomputed sources."""
-    datasets = {}
-    for ds in DATASETS:
-        arch, acc = bench.best(ds)
-        datasets[ds] = {"records": int(np.isfinite(bench.column(ds, "test_acc")).sum()),
-                        "best_index": bench.index.index_of(arch), "best_test_acc": acc, "best_arch": str(arch)}
-    precomputed = {}
-    for source in bench.precomputed_sources:
-        precomputed[source] = {}
-        for ds in DATASETS:
-            proxies = bench.precomputed_proxies(source, ds)
-            if proxies:
-                scored = np.any([~np.isnan(bench.precomputed(source, ds, p)) for p in proxies], axis=0)
-                precomputed[source][ds] = {"archs": int(scored.sum()), "proxies": list(proxies)}
-    return {"path": str(bench.path), "built_utc": bench.attrs["built_utc"], "source": bench.attrs["source"],
-            "archs": int(len(bench.ops)),
-            "classes": {form: int(ids.max()) + 1 for form, ids in bench.class_ids.items()},
-            "metrics": list(bench.metric_names), "datasets": datasets, "precomputed": precomputed}

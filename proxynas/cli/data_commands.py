@@ -41,20 +41,22 @@ def data_build(source, force, as_json):
 @data.command("info")
 @json_option
 def data_info(as_json):
-    """Show what is built, where, record counts and the best architecture per dataset."""
-    from proxynas.bench import nb201_store as store
+    """Show every benchmark: what is built, where, record counts, the best architecture per task."""
+    from proxynas.bench import benchmark_spaces, open_benchmark
 
-    info = store.describe(store.open_bench())
+    infos = {space: open_benchmark(space).describe() for space in benchmark_spaces()}
     if as_json:
-        return echo_json(info)
-    click.echo(f"store: {info['path']}\nbuilt: {info['built_utc']} from {info['source']}")
-    click.echo(f"architectures: {info['archs']}  classes: " +
-               ", ".join(f"{n} ({form})" for form, n in info["classes"].items()))
-    rows = [{"dataset": ds, **d} for ds, d in info["datasets"].items()]
-    echo_table(rows, ["dataset", "records", "best_index", "best_test_acc", "best_arch"])
-    for name, per_ds in info["precomputed"].items():
-        click.echo(f"precomputed '{name}': " + "; ".join(
-            f"{ds}: {d['archs']} archs, {len(d['proxies'])} proxies" for ds, d in per_ds.items()))
+        return echo_json({"benchmarks": infos})
+    for info in infos.values():
+        click.echo(f"{info['space']} store: {info['path']}\nbuilt: {info['built_utc']} from {info['source']}")
+        click.echo(f"architectures: {info['archs']}  classes: " +
+                   ", ".join(f"{n} ({form})" for form, n in info["classes"].items()))
+        rows = [{"task": task, **d} for task, d in info["datasets"].items()]
+        echo_table(rows, ["task", "records", "best_index", "metric", "best_value", "best_arch"])
+        for name, per_task in info["precomputed"].items():
+            click.echo(f"precomputed '{name}': " + "; ".join(
+                f"{task}: {d['archs']} archs, {len(d['proxies'])} proxies" for task, d in per_task.items()))
+        click.echo("")
 
 
 @data.command("import-zc")
