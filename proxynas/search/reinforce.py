@@ -2,9 +2,9 @@
 reward baseline (momentum 0.9).
 
 For cell spaces (one op per edge). Each `ask` samples one op per edge from the policy; `tell` takes
-a step on -log p(arch) * (value - baseline). Learning rate 0.01: the NATS-Bench topology-space scripts' choice for this algorithm (not tuned on
-our benchmark seeds). An architecture trained before is not trained again: its known value
-updates the policy for free and another sample is drawn.
+a step on -log p(arch) * (value - baseline). Learning rate 0.01: the NATS-Bench topology-space
+scripts' choice for this algorithm (not tuned on our benchmark seeds). An architecture trained
+before is not trained again: its known value updates the policy for free and another sample is drawn.
 """
 
 from __future__ import annotations
