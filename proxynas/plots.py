@@ -26,7 +26,7 @@ def pyplot():
 
 def correlation_scatter(scores: dict[str, np.ndarray], truth: np.ndarray, rows: dict, path: Path, label: str,
                         higher_is_better: list[bool] | None = None) -> None:
-    """One panel per proxy (and the vote, each proxy in its direction): rank of the score (x) against the accuracy (y)."""
+    """One panel per proxy (and the vote, each proxy in its direction): score rank (x) against accuracy (y)."""
     plt = pyplot()
     panels = dict(scores)
     if len(scores) > 1:

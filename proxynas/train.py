@@ -108,7 +108,8 @@ def train(arch, source: Path, config: TrainConfig, device: str = "cpu",
         raise ProxynasError("train for at least one epoch")
     split = split or load_split(source, config)
     task = Task(Path(source).name, split.num_classes, split.train_x.shape[-1])  # the classes the data has
-    net = init_weights(arch.space.build_network(arch, task), config.seed).to(device, memory_format=memory_format(device))
+    net = init_weights(arch.space.build_network(arch, task), config.seed)
+    net = net.to(device, memory_format=memory_format(device))
     optimiser = torch.optim.SGD(net.parameters(), lr=config.learning_rate, momentum=config.momentum,
                                 weight_decay=config.weight_decay, nesterov=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)

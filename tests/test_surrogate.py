@@ -131,5 +131,6 @@ def test_scikit_learn_contract_init_stores_and_fit_learns():
         model.fit(features.FeatureMatrix(values, spec), values[:, 0])
     with pytest.raises(ProxynasError, match="not fitted"):
         model.predict(features.FeatureMatrix(values, spec))
-    fitted_model = Surrogate(spec, ensemble=2, params={"eta": 0.1}).fit(features.FeatureMatrix(values, spec), values[:, 0])
+    fitted_model = Surrogate(spec, ensemble=2, params={"eta": 0.1}).fit(features.FeatureMatrix(values, spec),
+                                                                        values[:, 0])
     assert fitted_model.params_["eta"] == 0.1 and len(fitted_model.boosters_) == 2 and fitted_model.n_train_ == 10

@@ -96,7 +96,8 @@ def test_search_cli_on_transnas_with_precomputed_zen_and_clear_errors(data_dir):
                                    "--zc-source", "zen", "--proxies", "zen", "--json", "--quiet"])
     assert run.exit_code == 0, run.output
     report = json.loads(run.output)
-    assert report["trainings"] == 12 and report["search_metric"] == "val_score" and report["dataset"] == "segmentsemantic"
+    assert report["trainings"] == 12 and report["search_metric"] == "val_score"
+    assert report["dataset"] == "segmentsemantic"
     assert tnb101.SPACE.parse(report["best_arch"]) in [tnb101.SPACE.parse(s["arch"]) for s in report["trajectory"]]
     for args, message in ((["--task", "cifar10", "--strategy", "rea"], "no task 'cifar10'"),
                           (["--task", "class_scene"], "no input batch for task class_scene"),

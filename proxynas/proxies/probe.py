@@ -61,7 +61,8 @@ class Probe:
         """A new network with the probe's initial weights: zero-cost convention (cell BN without affine
         parameters or running statistics), PyTorch default init from a generator seeded by `seed`, train mode."""
         net = self.arch.space.build_network(self.arch, self.task, "zero-cost", skip_dead_edges=self.skip_dead_edges)
-        return init_weights(net, self.seed).to(self.inputs.device, memory_format=memory_format(self.inputs.device)).train()
+        device = self.inputs.device
+        return init_weights(net, self.seed).to(device, memory_format=memory_format(device)).train()
 
     def loss(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return self.task.loss(outputs, labels)

@@ -101,7 +101,8 @@ class SearchSpace(ABC):
 
 
 _SPACES: dict[str, SearchSpace] = {}
-_BUILT_IN = {"nb201": "proxynas.spaces.nb201", "tnb101": "proxynas.spaces.tnb101"}  # imported on first use, so `import proxynas` stays fast
+# Built-in spaces, imported on first use so that `import proxynas` stays fast.
+_BUILT_IN = {"nb201": "proxynas.spaces.nb201", "tnb101": "proxynas.spaces.tnb101"}
 
 
 def register_space(space: SearchSpace) -> SearchSpace:
