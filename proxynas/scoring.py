@@ -61,10 +61,13 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
     if len(spaces) > 1:
         raise ProxynasError("one scoring run takes architectures of one search space")
     setting = setting_key(spaces.pop(), spec) if archs else ""
+    # Whom each (cell, proxy) is scored on: the cell, or for function-only proxies its class representative.
+    representatives = ([arch.space.function_representative(arch) for arch in archs]
+                       if any(p.function_only for p in proxies) else [])
+    targets = {p: representatives if p.function_only else list(archs) for p in proxies}
     jobs: dict = {}
-    for arch in archs:
-        for proxy in proxies:
-            target = _target(arch, proxy)
+    for proxy in proxies:
+        for target in targets[proxy]:
             if cache.get(setting, proxy.key, target.code) is None and proxy not in jobs.setdefault(target, []):
                 jobs[target].append(proxy)
     jobs = {a: ps for a, ps in sorted(jobs.items(), key=lambda item: item[0].code) if ps}
@@ -75,12 +78,12 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
 
     table = ScoreTable(list(archs), [p.name for p in proxies], {}, computed_cells=len(jobs),
                        shared_by_class=[p.name for p in proxies if p.function_only])
-    table.cached_values = sum(1 for arch in archs for proxy in proxies  # class-mates computed now are not cached
-                              if proxy not in jobs.get(_target(arch, proxy), ()))
+    table.cached_values = sum(1 for proxy in proxies for target in targets[proxy]  # class-mates computed now
+                              if proxy not in jobs.get(target, ()))                 # are not cached
     for proxy in proxies:
         values = np.empty(len(archs))
-        for row, arch in enumerate(archs):
-            values[row], reason = cache.get(setting, proxy.key, _target(arch, proxy).code)
+        for row, target in enumerate(targets[proxy]):
+            values[row], reason = cache.get(setting, proxy.key, target.code)
             if reason:
                 table.failures.setdefault(proxy.name, {})[row] = reason
         table.scores[proxy.name] = values
@@ -116,7 +119,3 @@ def _drive(jobs: dict, spec: BatchSpec, executor, cache: ScoreCache, setting: st
                 progress(done, len(jobs))
     finally:
         cache.flush()
-
-
-def _target(arch, proxy: Proxy):
-    return arch.space.function_representative(arch) if proxy.function_only else arch
