@@ -129,8 +129,13 @@ def assemble(archs, spec: FeatureSpec, scores: dict[str, np.ndarray]) -> Feature
 
 def precomputed_scorer(bench, source: str, task: str):
     """A scoring function for strategies, `(archs, proxy names) -> {name: scores}`, that reads a benchmark's
-    imported scores (e.g. TransNAS-Bench-101's zen) instead of running networks."""
+    imported scores (e.g. TransNAS-Bench-101's zen) instead of running networks; cells it lacks are NaN."""
     def score_columns(archs, names) -> dict[str, np.ndarray]:
+        available = bench.precomputed_proxies(source, task)
+        missing = [p for p in names if p not in available]
+        if missing:
+            raise ProxynasError(f"precomputed source {source!r} has no {', '.join(missing)} for "
+                                f"{task}; it has: {', '.join(available)}")
         rows = bench.index.indices_of(archs)
         return {n: bench.precomputed(source, task, n)[rows] for n in names}
 
@@ -138,16 +143,10 @@ def precomputed_scorer(bench, source: str, task: str):
 
 
 def precomputed_scores(archs, spec: FeatureSpec, bench) -> dict[str, np.ndarray]:
-    """Scores of `spec.proxies` for `archs` from an imported source; cells it lacks are NaN."""
+    """Scores of `spec.proxies` for `archs` from the imported source the spec names."""
     if bench is None:
         raise ProxynasError("precomputed proxy features need the benchmark store")
-    available = bench.precomputed_proxies(spec.zc_source, spec.dataset)
-    missing = [p for p in spec.proxies if p not in available]
-    if missing:
-        raise ProxynasError(f"precomputed source {spec.zc_source!r} has no {', '.join(missing)} for "
-                            f"{spec.dataset}; it has: {', '.join(available)}")
-    rows = bench.index.indices_of(archs)
-    return {p: bench.precomputed(spec.zc_source, spec.dataset, p)[rows] for p in spec.proxies}
+    return precomputed_scorer(bench, spec.zc_source, spec.dataset)(archs, spec.proxies)
 
 
 def training_split(bench, spec: FeatureSpec, train_size: int, eval_size: int, seed: int) -> list:

@@ -101,6 +101,7 @@ def test_search_cli_on_transnas_with_precomputed_zen_and_clear_errors(data_dir):
     assert tnb101.SPACE.parse(report["best_arch"]) in [tnb101.SPACE.parse(s["arch"]) for s in report["trajectory"]]
     for args, message in ((["--task", "cifar10", "--strategy", "rea"], "no task 'cifar10'"),
                           (["--task", "class_scene"], "no input batch for task class_scene"),
+                          (["--task", "jigsaw", "--zc-source", "zen", "--proxies", "nope"], "has no nope for jigsaw"),
                           (["--task", "imagenet", "--space", "nb999"], "unknown search space")):
         bad = CliRunner().invoke(cli, ["search", "--space", "tnb101", *args, "--quiet"])
         assert bad.exit_code == 2 and message in bad.output and len(bad.output.strip().splitlines()) == 1, bad.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from proxynas.spaces.base import CONVENTIONS
 from proxynas.spaces.nb201 import EDGES, NUM_NODES, OPS, SPACE, Arch
 from proxynas.tasks import Task, get_task
 
@@ -113,8 +114,8 @@ class NB201Network(nn.Module):
 def build_network(arch: Arch, task: Task | str = "cifar10", convention: str = "benchmark", channels: int = 16,
                   cells_per_stage: int = 5, skip_dead_edges: bool = False) -> NB201Network:
     """The NB201 network for `arch` with the classifier head of `task` (10 / 100 / 120 classes)."""
-    if convention not in ("benchmark", "zero-cost"):
-        raise ValueError(f"unknown network convention {convention!r}")
+    if convention not in CONVENTIONS:
+        raise ValueError(f"unknown network convention {convention!r}; valid: {', '.join(CONVENTIONS)}")
     benchmark = convention == "benchmark"
     return NB201Network(arch, get_task(task).num_classes, channels, cells_per_stage, benchmark, benchmark,
                         skip_dead_edges)
