@@ -14,7 +14,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from proxynas import __version__
+from proxynas import __version__, paths
 from proxynas.bench.base import TabularBenchmark
 from proxynas.errors import ProxynasError
 from proxynas.spaces.cell import IndexMap
@@ -58,6 +58,17 @@ class H5Benchmark(TabularBenchmark):
             raise ProxynasError(f"cannot read the benchmark store {self.path} ({exc}); rebuild it with "
                                 f"`{self.rebuild_hint}`") from exc
         super().__init__(IndexMap(space, self.ops), tasks, metric_names)
+
+    @classmethod
+    def open_or_build(cls, path: Path, source: Path | None, build, missing: str):
+        """The store at `path`, first built by `build(source, path)` from `source` (or the data folder) when it
+        does not exist; `missing` says what to do when neither is there."""
+        if not path.exists():
+            source = source or paths.data_dir()
+            if source is None:
+                raise ProxynasError(f"the benchmark store {path} is not built and no source data was found: {missing}")
+            build(source, path)
+        return cls(path)
 
     def _read(self, key: str) -> np.ndarray:
         with h5py.File(self.path, "r", locking=False) as h5:

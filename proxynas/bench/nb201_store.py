@@ -84,17 +84,9 @@ class NB201Bench(H5Benchmark):
 
 def open_bench(path: Path | None = None, source: Path | None = None) -> NB201Bench:
     """Open the store, building it first from `source` (or the data folder) when it is missing."""
-    path = Path(path) if path else default_store_path()
-    if not path.exists():
-        source = source or paths.data_dir()
-        if source is None:
-            raise ProxynasError(
-                f"the NB201 benchmark store {path} is not built and no source data was found: set "
-                "PROXYNAS_DATA to the folder holding nb201/nb201_merged.csv, or run "
-                "`proxynas data build --source DIR`"
-            )
-        build_store(source, path)
-    return NB201Bench(path)
+    return NB201Bench.open_or_build(Path(path) if path else default_store_path(), source, build_store,
+                                    "set PROXYNAS_DATA to the folder holding nb201/nb201_merged.csv, or run "
+                                    "`proxynas data build --source DIR`")
 
 
 def arch_record(bench: NB201Bench, arch: nb201.Arch, dataset: str) -> dict:

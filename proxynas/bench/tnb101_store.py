@@ -100,11 +100,5 @@ class TNB101Bench(H5Benchmark):
 
 def open_bench(path: Path | None = None, source: Path | None = None) -> TNB101Bench:
     """Open the store, building it first from `source` (or the data folder) when it is missing."""
-    path = Path(path) if path else paths.cache_dir() / STORE_FILE
-    if not path.exists():
-        source = source or paths.data_dir()
-        if source is None:
-            raise ProxynasError(f"the TransNAS-Bench-101 store {path} is not built and no source data was found: "
-                                f"set PROXYNAS_DATA to the folder holding {SOURCE}")
-        build_store(source, path)
-    return TNB101Bench(path)
+    return TNB101Bench.open_or_build(Path(path) if path else paths.cache_dir() / STORE_FILE, source, build_store,
+                                     f"set PROXYNAS_DATA to the folder holding {SOURCE}")
