@@ -24,10 +24,15 @@ class BatchSpec:
     """Everything that determines an input batch (and so belongs in a score's cache key)."""
 
     dataset: str = "cifar10"
-    kind: str = "images"  # "images" or "noise"
+    kind: str | None = None  # "images" or "noise"; None: images where the task has some, else noise
     batch_size: int = 64
     seed: int = 0
     images: str | None = None  # npz file or CIFAR python folder; None = the dataset's default file
+
+    def __post_init__(self):
+        if self.kind is None:
+            has_images = self.images is not None or get_task(self.dataset).default_images is not None
+            object.__setattr__(self, "kind", "images" if has_images else "noise")
 
     def key(self) -> str:
         source = Path(self.images).name if self.images else "default"
@@ -95,22 +100,23 @@ def _image_source(spec: BatchSpec) -> Path:
 
 
 def make_batch(spec: BatchSpec):
-    """(inputs float32 N×3×H×W, labels int64 N) as torch tensors, deterministic in `spec`."""
+    """(inputs float32 N×C×H×W (N×tiles×3×H×W for tiled tasks), targets) as torch tensors, deterministic
+    in `spec`. Noise input gets targets drawn uniformly in the task's label space."""
     import torch
 
     task = get_task(spec.dataset)
-    if task.input_size is None:
-        raise ProxynasError(f"proxynas has no input batch for task {task.name} (no network is defined for it yet)")
     if spec.kind not in INPUT_KINDS:
         raise ProxynasError(f"unknown input kind {spec.kind!r}; valid: {', '.join(INPUT_KINDS)}")
     if spec.batch_size < 2:
         raise ProxynasError(f"batch size must be at least 2, got {spec.batch_size}")
     rng = np.random.default_rng(spec.seed)
-    size = task.input_size
     if spec.kind == "noise":
-        inputs = rng.standard_normal((spec.batch_size, 3, size, size), dtype=np.float32)
-        labels = rng.integers(0, task.num_classes, spec.batch_size)
-        return torch.from_numpy(inputs), torch.from_numpy(labels)
+        inputs = rng.standard_normal((spec.batch_size, *task.input_shape), dtype=np.float32)
+        return torch.from_numpy(inputs), torch.from_numpy(task.draw_targets(rng, inputs))
+    if task.target != "label" or task.tiles:
+        raise ProxynasError(f"proxynas reads images only for image-classification tasks; {task.name} takes "
+                            f"Gaussian input (--input noise)")
+    size = task.input_size
     images, labels = load_images(_image_source(spec))
     if images.ndim != 4 or images.shape[1:] != (size, size, 3):
         raise ProxynasError(f"{task.name} needs {size}x{size} RGB images, got array of shape {images.shape}")

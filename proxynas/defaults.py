@@ -6,3 +6,7 @@ SCORE_PROXIES = ("synflow", "grad_norm", "jacob_cov")
 SURROGATE_PROXIES = ("synflow", "grad_norm", "snip", "jacob_cov", "nwot", "l2_norm", "params", "flops")
 # The guided search's candidate scores: data-free and fast, so a cold search stays in minutes.
 GUIDED_PROXIES = ("synflow", "params", "flops")
+# Where the guided search's proxies come from when neither proxies nor a source is named, per space (else
+# the engine computes GUIDED_PROXIES): TransNAS-Bench-101 networks take 256-pixel inputs, about a second per
+# cell and proxy on a laptop CPU, and its benchmark holds zen for every cell.
+GUIDED_SOURCE = {"tnb101": ("zen", ("zen",))}

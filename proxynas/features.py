@@ -130,6 +130,8 @@ def assemble(archs, spec: FeatureSpec, scores: dict[str, np.ndarray]) -> Feature
 def precomputed_scorer(bench, source: str, task: str):
     """A scoring function for strategies, `(archs, proxy names) -> {name: scores}`, that reads a benchmark's
     imported scores (e.g. TransNAS-Bench-101's zen) instead of running networks; cells it lacks are NaN."""
+    bench.precomputed_proxies(source, task)  # an unknown source or task is an error now, not at the first call
+
     def score_columns(archs, names) -> dict[str, np.ndarray]:
         available = bench.precomputed_proxies(source, task)
         missing = [p for p in names if p not in available]

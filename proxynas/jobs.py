@@ -16,9 +16,11 @@ from proxynas.proxies.probe import full_precision
 
 
 def device_batch(spec: BatchSpec, device: str):
-    """The batch of `spec` on `device`, in the device's layout."""
+    """The batch of `spec` on `device`, in the device's layout (tiled inputs keep the default one: each tile
+    is taken out of them before it meets a conv)."""
     inputs, labels = make_batch(spec)
-    return inputs.to(device).contiguous(memory_format=memory_format(device)), labels.to(device)
+    layout = memory_format(device) if inputs.dim() == 4 else torch.contiguous_format
+    return inputs.to(device).contiguous(memory_format=layout), labels.to(device)
 
 
 def evaluate(arch, proxies, spec: BatchSpec, inputs, labels) -> dict[Proxy, tuple[float, str]]:

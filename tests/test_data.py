@@ -62,16 +62,17 @@ def test_cifar_reader_refuses_code_in_pickles(tmp_path):
 
 
 @pytest.mark.parametrize("spec, message", [
-    (BatchSpec("cifar100", batch_size=5000), "exceeds the 611 images"),
-    (BatchSpec("mnist"), "unknown dataset"),
-    (BatchSpec("cifar10", kind="video"), "unknown input kind"),
-    (BatchSpec("cifar10", batch_size=1), "at least 2"),
-    (BatchSpec("cifar10", images="/no/such/file.npz"), "does not exist"),
-    (BatchSpec("imagenet16", images="CIFAR10"), "does not exist"),
+    (dict(dataset="cifar100", batch_size=5000), "exceeds the 611 images"),
+    (dict(dataset="mnist"), "unknown dataset"),
+    (dict(dataset="cifar10", kind="video"), "unknown input kind"),
+    (dict(dataset="cifar10", batch_size=1), "at least 2"),
+    (dict(dataset="cifar10", images="/no/such/file.npz"), "does not exist"),
+    (dict(dataset="imagenet16", images="CIFAR10"), "does not exist"),
+    (dict(dataset="segmentsemantic", kind="images", images="x.npz"), "Gaussian input"),
 ])
 def test_bad_batch_requests_are_clear_errors(data_dir, spec, message):
     with pytest.raises(ProxynasError, match=message):
-        make_batch(spec)
+        make_batch(BatchSpec(**spec))
 
 
 def test_wrong_image_size_is_rejected(data_dir):

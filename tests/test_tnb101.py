@@ -44,6 +44,15 @@ def test_function_classes_are_exactly_the_distinct_functions():
     assert tnb101.SPACE.class_ids(archs, "graph").max() + 1 == 1236  # NB201's isomorphism key on this space
 
 
+def test_network_function_keys_are_exactly_the_distinct_network_functions():
+    """In the network a reduction cell's skip from its input is a projection: 1,229 distinct functions."""
+    archs = tnb101.SPACE.all_archs()
+    _, by_key = np.unique([tnb101.SPACE.function_key(a) for a in archs], return_inverse=True)
+    by_output = simulated_function_classes(tnb101.SPACE, archs, reduction=True)
+    assert by_key.max() + 1 == by_output.max() + 1 == 1229
+    assert len(set(zip(by_key.tolist(), by_output.tolist()))) == 1229
+
+
 def test_store_holds_every_task_as_the_zip_has_it(data_dir, tmp_path):
     bench = tnb101_store.open_bench(tmp_path / "tnb101.h5", data_dir)
     assert set(bench.tasks) == set(proxynas.tasks.TNB101_SCORES) and bench.metric_names == ("val_score",)
@@ -79,6 +88,25 @@ def test_bad_sources_are_clear_errors_and_keep_the_old_store(data_dir, tmp_path)
     assert store.read_bytes() == before
 
 
+def test_suite_zero_transnas_file_imports_as_a_precomputed_source(data_dir):
+    from click.testing import CliRunner
+
+    from proxynas.cli import cli
+
+    run = CliRunner().invoke(cli, ["data", "import-zc", str(data_dir / "tnb101" / "zc_transbench101_micro_subset.json"),
+                                   "--space", "tnb101", "--json"])
+    assert run.exit_code == 0, run.output
+    assert json.loads(run.output)["archs"] == {task: 711 for task in proxynas.tasks.TNB101_SCORES}
+    bench = proxynas.open_benchmark("tnb101")
+    jacov = bench.precomputed("suite_zero", "normal", "jacov")
+    assert np.isfinite(jacov).sum() == 711
+    raw = json.loads((data_dir / "tnb101" / "zc_transbench101_micro_subset.json").read_text())
+    key, entry = next(iter(raw["normal"].items()))
+    assert jacov[bench.index.index_of(tnb101.SPACE.parse(key))] == entry["jacov"]["score"]
+    bad = CliRunner().invoke(cli, ["data", "import-zc", str(data_dir / "tnb101" / "zc_transbench101_micro_subset.json")])
+    assert bad.exit_code == 2 and "not a task of nb201" in bad.output
+
+
 def test_a_search_on_a_transnas_task_reports_its_validation_score(data_dir, tmp_path):
     bench = tnb101_store.open_bench(tmp_path / "tnb101.h5", data_dir)
     result = proxynas.run_search(proxynas.get_strategy("rea", "tnb101", 0),
@@ -87,20 +115,24 @@ def test_a_search_on_a_transnas_task_reports_its_validation_score(data_dir, tmp_
     assert result.val_acc == max(s.val_acc for s in result.trajectory) and result.trainings == 30
 
 
-def test_search_cli_on_transnas_with_precomputed_zen_and_clear_errors(data_dir):
+def test_search_cli_on_transnas_defaults_to_precomputed_zen_and_gives_clear_errors(data_dir):
     from click.testing import CliRunner
 
     from proxynas.cli import cli
 
-    run = CliRunner().invoke(cli, ["search", "--space", "tnb101", "--task", "segmentsemantic", "--budget", "12",
-                                   "--zc-source", "zen", "--proxies", "zen", "--json", "--quiet"])
+    run = CliRunner().invoke(cli, ["search", "--space", "tnb101", "--task", "segmentsemantic", "--budget", "20",
+                                   "--json", "--quiet"])
     assert run.exit_code == 0, run.output
     report = json.loads(run.output)
-    assert report["trainings"] == 12 and report["search_metric"] == "val_score"
+    explicit = CliRunner().invoke(cli, ["search", "--space", "tnb101", "--task", "segmentsemantic", "--budget", "20",
+                                        "--zc-source", "zen", "--proxies", "zen", "--json", "--quiet"])
+    same = [[s["arch"] for s in json.loads(r)["trajectory"]] for r in (explicit.output, run.output)]
+    assert same[0] == same[1]  # the default is the benchmark's zen
+    assert report["trainings"] == 20 and report["search_metric"] == "val_score"
     assert report["dataset"] == "segmentsemantic"
     assert tnb101.SPACE.parse(report["best_arch"]) in [tnb101.SPACE.parse(s["arch"]) for s in report["trajectory"]]
     for args, message in ((["--task", "cifar10", "--strategy", "rea"], "no task 'cifar10'"),
-                          (["--task", "class_scene"], "no input batch for task class_scene"),
+                          (["--task", "class_scene", "--zc-source", "nope"], "no precomputed scores named 'nope'"),
                           (["--task", "jigsaw", "--zc-source", "zen", "--proxies", "nope"], "has no nope for jigsaw"),
                           (["--task", "imagenet", "--space", "nb999"], "unknown search space")):
         bad = CliRunner().invoke(cli, ["search", "--space", "tnb101", *args, "--quiet"])

@@ -81,14 +81,19 @@ class H5Benchmark(TabularBenchmark):
 
     def precomputed(self, source: str, task: str, proxy: str) -> np.ndarray:
         """Imported proxy scores for all cells in index order; NaN where the source has none."""
+        self._require_source(source)
+        return self._read(f"precomputed/{source}/{self.task_name(task)}/{proxy}/score")
+
+    def _require_source(self, source: str) -> None:
         if source not in self.precomputed_sources:
             raise ProxynasError(
                 f"no precomputed scores named {source!r} in {self.path}; imported: "
                 f"{', '.join(self.precomputed_sources) or 'none'} (see `proxynas data import-zc`)"
             )
-        return self._read(f"precomputed/{source}/{self.task_name(task)}/{proxy}/score")
 
     def precomputed_proxies(self, source: str, task: str) -> tuple[str, ...]:
+        """The proxies imported source `source` holds for `task`."""
+        self._require_source(source)
         with h5py.File(self.path, "r", locking=False) as h5:
             group = h5.get(f"precomputed/{source}/{self.task_name(task)}")
             return tuple(group.keys()) if group is not None else ()

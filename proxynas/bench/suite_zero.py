@@ -1,7 +1,9 @@
-"""NAS-Bench-Suite-Zero's zero-cost score files (`zc_nasbench201.json`) as a precomputed-score source.
+"""NAS-Bench-Suite-Zero's zero-cost score files as a precomputed-score source, for NB201 and TransNAS.
 
-Format: {dataset: {"(naslib op tuple)": {"idx", "arch", "val_accuracy", <proxy>: {"score", "time"}}}},
-optionally wrapped in {"nasbench201": ...}. Dataset keys: cifar10, cifar100, ImageNet16-120.
+Format: {task: {"(op tuple)": {"idx", "arch", "val_accuracy", <proxy>: {"score", "time"}}}}, optionally
+wrapped in {"nasbench201": ...} or {"transbench101_micro": ...}. NB201's tuples are in NASLib's op order
+(`zc_nasbench201.json`; tasks cifar10, cifar100, ImageNet16-120), TransNAS-Bench-101's are the official
+cell code (`zc_transbench101_micro.json`; its seven task names).
 """
 
 from __future__ import annotations
@@ -13,48 +15,62 @@ from pathlib import Path
 import numpy as np
 
 from proxynas.atomic import atomic_h5
-from proxynas.bench.nb201_store import dataset_name
 from proxynas.errors import ProxynasError
-from proxynas.spaces import nb201
 from proxynas.spaces.cell import IndexMap
+from proxynas.tasks import TNB101_SCORES, get_task
 
 NON_PROXY_KEYS = {"idx", "arch", "val_accuracy", "id"}
 OUR_NAMES = {"jacov": "jacob_cov"}  # Suite-Zero's proxy names that differ from ours
 
 
+def _formats() -> dict:
+    """Per space: (the file's wrapper key, how it writes a cell, the tasks it may hold)."""
+    from proxynas.bench.nb201_store import DATASETS
+    from proxynas.spaces import nb201, tnb101
+
+    return {"nb201": ("nasbench201", nb201.parse_naslib_tuple, DATASETS),
+            "tnb101": ("transbench101_micro", tnb101.SPACE.parse, tuple(TNB101_SCORES))}
+
+
 def read_suite_zero(path: Path, index: IndexMap) -> dict[str, dict[str, dict[str, np.ndarray]]]:
-    """dataset -> proxy -> {"score", "time"} arrays over all cells in index order (NaN where absent)."""
+    """task -> proxy -> {"score", "time"} arrays over all cells of `index`'s space in index order (NaN where absent)."""
+    formats = _formats()
+    if index.space.name not in formats:
+        raise ProxynasError(f"Suite-Zero files are read for {', '.join(formats)}, not {index.space.name}")
+    wrapper, parse_cell, tasks = formats[index.space.name]
     try:
         with open(path) as handle:
             data = json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProxynasError(f"cannot read Suite-Zero file {path}: {exc}") from exc
-    if isinstance(data, dict) and set(data) == {"nasbench201"}:
-        data = data["nasbench201"]
+    if isinstance(data, dict) and set(data) == {wrapper}:
+        data = data[wrapper]
     if not isinstance(data, dict) or not data:
-        raise ProxynasError(f"{path} is not a Suite-Zero NB201 file: expected {{dataset: {{arch: scores}}}}")
+        raise ProxynasError(f"{path} is not a Suite-Zero {index.space.name} file: expected {{task: {{cell: scores}}}}")
 
+    size = index.space.size
     result: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-    for ds_key, entries in data.items():
-        dataset = dataset_name(ds_key)
+    for task_key, entries in data.items():
+        task = get_task(task_key).name
+        if task not in tasks:
+            raise ProxynasError(f"{path}: {task_key!r} is not a task of {index.space.name}; valid: {', '.join(tasks)}")
         if not isinstance(entries, dict):
-            raise ProxynasError(f"{path}: dataset {ds_key!r} does not map architectures to scores")
+            raise ProxynasError(f"{path}: task {task_key!r} does not map architectures to scores")
         arrays: dict[str, dict[str, np.ndarray]] = {}
         for arch_key, entry in entries.items():
             try:
-                row = index.index_of(nb201.parse_naslib_tuple(arch_key))
+                row = index.index_of(parse_cell(arch_key))
             except ProxynasError as exc:
-                raise ProxynasError(f"{path}: dataset {ds_key!r}: {exc}") from exc
+                raise ProxynasError(f"{path}: task {task_key!r}: {exc}") from exc
             for proxy, value in entry.items():
                 if proxy in NON_PROXY_KEYS:
                     continue
                 if not isinstance(value, dict) or "score" not in value:
-                    raise ProxynasError(f"{path}: {ds_key} {arch_key} {proxy}: expected {{'score', 'time'}}")
-                slot = arrays.setdefault(proxy, {"score": np.full(nb201.NUM_ARCHS, np.nan),
-                                                 "time": np.full(nb201.NUM_ARCHS, np.nan)})
+                    raise ProxynasError(f"{path}: {task_key} {arch_key} {proxy}: expected {{'score', 'time'}}")
+                slot = arrays.setdefault(proxy, {"score": np.full(size, np.nan), "time": np.full(size, np.nan)})
                 slot["score"][row] = _number(value["score"])
                 slot["time"][row] = _number(value.get("time"))
-        result[dataset] = arrays
+        result[task] = arrays
     return result
 
 
@@ -67,7 +83,7 @@ def _number(value) -> float:
 
 
 def import_suite_zero(store_path: Path, json_path: Path, index: IndexMap, name: str = "suite_zero") -> dict:
-    """Add (or replace) precomputed source `name` in the store; returns archs scored per dataset."""
+    """Add (or replace) precomputed source `name` in the store; returns archs scored per task."""
     scores = read_suite_zero(Path(json_path), index)
     with atomic_h5(Path(store_path), copy_from=Path(store_path)) as h5:
         key = f"precomputed/{name}"

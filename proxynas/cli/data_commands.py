@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from proxynas import paths
-from proxynas.cli.common import cli, dataset_option, echo_json, echo_table, json_option, read_tokens
+from proxynas.cli.common import cli, dataset_option, echo_json, echo_table, json_option, read_tokens, space_option
 from proxynas.errors import ProxynasError
 
 QUERY_COLUMNS = ("test_acc", "val_acc", "test_acc_12", "val_acc_12", "params_m", "train_time_total_s")
@@ -61,13 +61,15 @@ def data_info(as_json):
 
 @data.command("import-zc")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@space_option
 @click.option("--name", default="suite_zero", show_default=True, help="Name of the precomputed source.")
 @json_option
-def data_import_zc(file, name, as_json):
-    """Import a NAS-Bench-Suite-Zero score file (zc_nasbench201.json) as precomputed scores."""
-    from proxynas.bench import nb201_store as store, suite_zero
+def data_import_zc(file, space, name, as_json):
+    """Import a NAS-Bench-Suite-Zero score file (zc_nasbench201.json, or a TransNAS-Bench-101 micro one with
+    --space tnb101) as precomputed scores."""
+    from proxynas.bench import open_benchmark, suite_zero
 
-    bench = store.open_bench()
+    bench = open_benchmark(space)
     counts = suite_zero.import_suite_zero(bench.path, file, bench.index, name)
     if as_json:
         return echo_json({"source": name, "file": str(file), "archs": counts})

@@ -21,8 +21,9 @@ from proxynas.defaults import SCORE_PROXIES
               default="guided", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--proxies", default=None, help="Proxies the guided search scores candidates with.")
-@click.option("--zc-source", default="engine", show_default=True,
-              help="'engine' (compute them) or a source imported into the benchmark (tnb101: zen).")
+@click.option("--zc-source", default=None,
+              help="'engine' (compute them) or a source imported into the benchmark. Default: the engine, except "
+              "on tnb101 without --proxies, where the benchmark's zen scores are used.")
 @click.option("--time-budget", type=click.FloatRange(0, min_open=True), help="Also stop after this many seconds.")
 @click.option("--evaluator", type=click.Choice(["benchmark", "train"]), default="benchmark", show_default=True,
               help="Full training = a counted benchmark query, or real training on --data.")
@@ -39,7 +40,7 @@ def search(quiet, as_json, proxies, **options):
     from proxynas import search as searching
 
     names = tuple(p.strip() for p in proxies.split(",") if p.strip()) if proxies else None
-    if names and options["zc_source"] == "engine":
+    if names and options["zc_source"] in (None, "engine"):
         names = tuple(p.name for p in registry.parse_list(proxies))
     setup = searching.SearchSetup(proxies=names, **options)
     with progress_bar(quiet, "full trainings") as progress:

@@ -31,6 +31,8 @@ def epe_nas(probe) -> float:
     Classes with one sample in the batch have no correlation and are left out. With more than 100
     classes each s_c is divided by the class's sample count, as in the original.
     """
+    if probe.task.target != "label":
+        raise ScoreFailure(f"EPE-NAS groups the batch by class label; task {probe.task.name} has no image labels")
     labels = probe.labels.cpu().numpy()
     num_classes = probe.task.num_classes
     scores = []

@@ -24,8 +24,7 @@ def synflow(probe) -> float:
     for module in net.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.forward = _identity
-    side = probe.task.input_size
-    ones = torch.ones(1, 3, side, side, dtype=torch.float64, device=probe.inputs.device)
+    ones = torch.ones(1, *probe.task.input_shape, dtype=torch.float64, device=probe.inputs.device)
     weights = [layer.weight for layer in weight_layers(net)]
     grads = torch.autograd.grad(net(ones).sum(), weights, allow_unused=True)
     return sum(float((w.detach() * g).abs().sum()) for w, g in zip(weights, grads) if g is not None)

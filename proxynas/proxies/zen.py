@@ -19,7 +19,7 @@ def zen(probe) -> float:
 
     f = features before global pooling; conv/linear weights ~ N(0, 1); x, e ~ N(0, 1) of the batch's
     shape. Zen-NAS reads each BN's running variance after the two forward passes; we compute that
-    value exactly from the two batch variances. Every BN counts, also on dead edges (not function-only).
+    value exactly from the batch variances it saw. Every BN counts, also on dead edges (not function-only).
     """
     net = probe.fresh_copy()
     generator = torch.Generator().manual_seed(probe.seed)  # drawn on the CPU: the same values on every device
@@ -44,7 +44,9 @@ def zen(probe) -> float:
     if expressivity <= 0:
         raise ScoreFailure("the features do not change under input perturbation")
     log_scale = 0.0
-    for first, second in variances.values():
-        running = (1 - MOMENTUM) ** 2 + (1 - MOMENTUM) * MOMENTUM * first + MOMENTUM * second
+    for batch_variances in variances.values():  # two per BN, or two per tile and BN for tiled inputs
+        running = 1.0
+        for variance in batch_variances:
+            running = (1 - MOMENTUM) * running + MOMENTUM * variance
         log_scale += 0.5 * math.log(float(running.mean()))
     return math.log(expressivity) + log_scale

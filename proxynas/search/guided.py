@@ -60,7 +60,7 @@ class GuidedSearch(Strategy):
         self.row.update({a: len(self.candidates) + i for i, a in enumerate(new)})
         self.candidates += new
         for arch in new:
-            self.functions.append(self.space.canonical(arch, "function"))
+            self.functions.append(self.space.function_key(arch))
             if self.space.is_zero(arch):
                 self.known_functions.add(self.functions[-1])
         self.scores = {p: np.concatenate([self.scores[p], scores[p]]) for p in self.spec.proxies}

@@ -23,7 +23,8 @@ class SearchSetup:
     budget: int = 20
     seed: int = 0
     proxies: tuple[str, ...] | None = None  # the guided search's proxies (its default if None)
-    zc_source: str = "engine"  # where those come from: computed, or a source imported into the benchmark
+    zc_source: str | None = None  # where those come from: "engine" (computed) or a source in the benchmark;
+    # None: the engine, or the space's default source (defaults.GUIDED_SOURCE) when no proxies are named
     time_budget: float | None = None
     evaluator: str = "benchmark"
     data: Path | None = None
@@ -35,21 +36,29 @@ class SearchSetup:
         """Run this search; the evaluator comes back too (real training keeps its histories)."""
         evaluator, options = make_evaluator(self), {}
         if get_strategy_class(self.strategy).uses_proxies:
-            options["score"] = self._scorer(evaluator)
-            if self.proxies:
-                options["proxies"] = self.proxies
+            source, proxies = self._source_and_proxies()
+            options["score"] = self._scorer(evaluator, source)
+            if proxies:
+                options["proxies"] = proxies
         elif self.proxies:
             raise ProxynasError(f"strategy {self.strategy} uses no proxies (--proxies is for proxy-guided strategies)")
         strategy = get_strategy(self.strategy, self.space, self.seed, **options)
         return run_search(strategy, evaluator, self.budget, self.seed, self.time_budget, progress), evaluator
 
-    def _scorer(self, evaluator: Evaluator):
-        if self.zc_source != "engine":
+    def _source_and_proxies(self) -> tuple[str, tuple[str, ...] | None]:
+        if self.zc_source is not None or self.proxies:
+            return self.zc_source or "engine", self.proxies
+        from proxynas.defaults import GUIDED_SOURCE
+
+        return GUIDED_SOURCE.get(self.space, ("engine", None))
+
+    def _scorer(self, evaluator: Evaluator, source: str):
+        if source != "engine":
             from proxynas.bench import open_benchmark
             from proxynas.features import precomputed_scorer
 
             bench = getattr(evaluator, "bench", None) or open_benchmark(self.space)
-            return precomputed_scorer(bench, self.zc_source, self.dataset)
+            return precomputed_scorer(bench, source, self.dataset)
         from proxynas.data import BatchSpec
         from proxynas.scoring import scorer
 

@@ -52,6 +52,11 @@ class SearchSpace(ABC):
     def canonical(self, arch, form: str) -> str:
         """A key equal for architectures of one class under `form` (e.g. "function": same computed function)."""
 
+    def function_key(self, arch) -> str:
+        """A key equal only for architectures whose whole networks compute the same function (what proxies
+        that see only the function and searches that train each function once may deduplicate on)."""
+        return self.canonical(arch, "function")
+
     def function_representative(self, arch):
         """The member of `arch`'s function class whom function-only proxies score (itself by default)."""
         return arch

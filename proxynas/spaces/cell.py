@@ -179,12 +179,14 @@ class CellSpace(SearchSpace):
             nodes[target] = "+".join(sorted(terms)) if terms else "#"
         return nodes[self.num_nodes - 1]
 
-    def canonical_function(self, arch: CellArch) -> str:
+    def canonical_function(self, arch: CellArch, reshaping_input_skip: bool = False) -> str:
         """A key equal exactly when two cells compute the same function.
 
         A node is the multiset of its non-zero terms (sums flattened and unordered); the identity adds
         its input's terms, the zero op and zero inputs add nothing, other ops add one term `op(input)`;
-        edges that cannot reach the output never enter the output's expression.
+        edges that cannot reach the output never enter the output's expression. With
+        `reshaping_input_skip`, a skip leaving the input node is an op of its own (in a network whose
+        reduction cells make it a strided projection) rather than the identity.
         """
         nodes: dict[int, tuple] = {0: ("x",)}
         for target in range(1, self.num_nodes):
@@ -193,7 +195,7 @@ class CellSpace(SearchSpace):
                 name = self.ops[op]
                 if dst != target or name == self.zero_op or not nodes[src]:
                     continue
-                if name == self.identity_op:
+                if name == self.identity_op and not (reshaping_input_skip and src == 0):
                     terms.extend(nodes[src])
                 else:
                     terms.append((name, nodes[src]))
@@ -219,12 +221,12 @@ class CellSpace(SearchSpace):
     def _function_representatives(self) -> dict[str, CellArch]:
         representatives: dict[str, CellArch] = {}
         for arch in self.all_archs():
-            representatives.setdefault(self.canonical_function(arch), arch)
+            representatives.setdefault(self.function_key(arch), arch)
         return representatives
 
     def function_representative(self, arch: CellArch) -> CellArch:
-        """The member of `arch`'s function class with the smallest code."""
-        return self._function_representatives[self.canonical_function(arch)]
+        """The member of `arch`'s function class (by `function_key`) with the smallest code."""
+        return self._function_representatives[self.function_key(arch)]
 
     def class_ids(self, archs: Sequence[CellArch], form: str) -> np.ndarray:
         """Class id per cell under a canonical form; ids number classes in order of first appearance."""

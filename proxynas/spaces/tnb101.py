@@ -56,9 +56,26 @@ class TNB101Space(CellSpace):
         raise ProxynasError(f"cannot read {text!r} as a TransNAS-Bench-101 micro cell: give a code like "
                             f"'{MACRO}-3_33_333', a tuple like '(3, 3, 3, 3, 3, 3)' or an index 0..{self.size - 1}")
 
+    def function_key(self, arch: Arch) -> str:
+        """Same function of the whole network: the first cell of each reduction layer turns a skip from
+        its input into a strided projection, so that skip is not the identity (finer than the cell's
+        own "function" classes)."""
+        return self.canonical_function(arch, reshaping_input_skip=True)
+
     def build_network(self, arch: Arch, task, convention: str = "benchmark", skip_dead_edges: bool = False):
-        raise ProxynasError("TransNAS-Bench-101 networks are not built by proxynas yet: its proxies come from "
-                            "precomputed sources (zen, Suite-Zero)")
+        from proxynas.spaces.tnb101_net import build_network
+
+        return build_network(arch, task, convention, skip_dead_edges=skip_dead_edges)
+
+    def count_params(self, arch: Arch, task) -> int:
+        from proxynas.spaces.tnb101_net import count_parameters
+
+        return count_parameters(arch, task)
+
+    def count_flops(self, arch: Arch, task) -> int:
+        from proxynas.spaces.tnb101_net import count_flops
+
+        return count_flops(arch, task)
 
 
 SPACE = register_space(TNB101Space())

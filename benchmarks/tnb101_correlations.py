@@ -1,0 +1,206 @@
+"""Zero-cost proxies on TransNAS-Bench-101 micro: Spearman ρ with each task's validation score.
+
+Usage: python benchmarks/tnb101_correlations.py [--tasks T1,T2] [--groups synflow,nwot,...] [--report]
+
+Cells: the 711 cells of NAS-Bench-Suite-Zero's TransNAS file plus 289 more drawn with seed 0 from the
+other 3,385 (1,000 cells; the same for every task). params and flops also over all 4,096 cells (free).
+Input: Gaussian noise at the task's resolution (no Taskonomy images are available), targets drawn in
+the task's label space, batch 16, seed 0, zero-cost network convention. One proxy group of one task
+at a time: its column is written to `results/tnb101_scores/<task>.json` as soon as it is done, so the
+run resumes where it stopped, on any machine that has the committed files. `--report` (also run after
+each group) writes `results/tnb101_correlations.{json,md}` from whatever columns exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from proxynas import metrics, proxies, scoring
+from proxynas.bench import open_benchmark
+from proxynas.data import BatchSpec
+from proxynas.paths import data_dir
+from proxynas.spaces import tnb101
+from proxynas.spaces.tnb101_net import TNB101_TASKS
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SCORES = RESULTS / "tnb101_scores"
+SUBSET = "tnb101/zc_transbench101_micro_subset.json"
+SAMPLE, SEED, BATCH = 1000, 0, 16
+# Scored together where they share a pass; cheapest first.
+GROUPS = {"counts": ("params", "flops"), "l2_norm": ("l2_norm",), "synflow": ("synflow",), "nwot": ("nwot",),
+          "jacob_cov": ("jacob_cov", "epe_nas"), "grad_norm": ("grad_norm", "snip", "plain"), "zen": ("zen",),
+          "fisher": ("fisher",), "grasp": ("grasp",)}
+THEIR_NAMES = {"jacob_cov": "jacov"}  # ours -> Suite-Zero's, where they differ
+# NAS-Bench-Suite-Zero (Krishnakumar et al., NeurIPS 2022 datasets track), 711 cells per task: jacov's ρ
+# (their best single proxy on TransNAS micro) and the label-free rank sum of jacov, nwot and flops.
+PUBLISHED = {"jacob_cov": {"class_scene": 0.745, "class_object": 0.559, "autoencoder": 0.171, "normal": 0.754,
+                           "jigsaw": 0.560, "room_layout": 0.412, "segmentsemantic": 0.784},
+             "vote(jacob_cov,nwot,flops)": {"class_scene": 0.768, "class_object": 0.579, "normal": 0.838,
+                                            "jigsaw": 0.565, "segmentsemantic": 0.878}}
+VOTE = ("jacob_cov", "nwot", "flops")
+
+
+def suite_zero() -> dict:
+    with open(data_dir() / SUBSET) as handle:
+        return json.load(handle)
+
+
+def sample_cells(theirs: dict) -> list:
+    """Suite-Zero's 711 cells, then seeded extra cells from the rest, in that order."""
+    first = [tnb101.SPACE.parse(key) for key in next(iter(theirs.values()))]
+    rest = sorted(set(tnb101.SPACE.all_archs()) - set(first), key=lambda a: a.code)
+    rng = np.random.default_rng(SEED)
+    extra = [rest[i] for i in rng.choice(len(rest), SAMPLE - len(first), replace=False)]
+    return first + extra
+
+
+def load(task: str) -> dict:
+    path = SCORES / f"{task}.json"
+    return json.loads(path.read_text()) if path.exists() else {"scores": {}, "failures": {}, "seconds_per_cell": {}}
+
+
+def save(task: str, record: dict) -> None:
+    SCORES.mkdir(parents=True, exist_ok=True)
+    path = SCORES / f"{task}.json"
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(record, allow_nan=True) + "\n")
+    os.replace(temporary, path)
+
+
+def run_group(task: str, group: str, archs: list) -> None:
+    record = load(task)
+    names = GROUPS[group]
+    if all(n in record["scores"] for n in names):
+        return
+    spec = BatchSpec(task, "noise", BATCH, SEED)
+    start = time.perf_counter()
+    table = scoring.score(archs, [proxies.get(n) for n in names], spec,
+                          progress=lambda d, t: print(f"\r{task} {group}: {d}/{t}", end="", flush=True))
+    seconds = time.perf_counter() - start
+    record["cells"] = [str(a) for a in archs]
+    record["setting"] = {"input": "noise", "batch_size": BATCH, "seed": SEED, "convention": "zero-cost"}
+    for name in names:
+        record["scores"][name] = [None if not np.isfinite(v) else float(v) for v in table.scores[name]]
+        record["failures"][name] = {str(archs[row]): reason for row, reason in table.failures.get(name, {}).items()}
+        record["seconds_per_cell"][name] = seconds / max(table.computed_cells, 1) if table.computed_cells else None
+    save(task, record)
+    print(f"\r{task} {group}: done, {table.computed_cells} networks in {seconds:.0f} s", flush=True)
+
+
+def bootstrap_interval(scores: np.ndarray, truth: np.ndarray, draws: int = 1000) -> list[float]:
+    rng = np.random.default_rng(SEED)
+    rhos = [metrics.spearman(scores[rows], truth[rows]) for rows in rng.integers(0, len(truth), (draws, len(truth)))]
+    return [float(np.nanpercentile(rhos, 2.5)), float(np.nanpercentile(rhos, 97.5))]
+
+
+def column(values: list) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def report(archs: list, theirs: dict) -> dict:
+    bench = open_benchmark("tnb101")
+    rows = bench.index.indices_of(archs)
+    n_theirs = len(next(iter(theirs.values())))
+    result = {"cells": len(archs), "suite_zero_cells": n_theirs, "batch_size": BATCH, "seed": SEED,
+              "metric": "val_score (each task's validation score, higher is better)", "tasks": {}}
+    for task in TNB101_TASKS:
+        record = load(task)
+        if not record["scores"]:
+            continue
+        truth = bench.column(task, "val_score")
+        sample_truth = truth[rows]
+        scores = {n: column(v) for n, v in record["scores"].items()}
+        if all(n in scores for n in VOTE):
+            scores["vote(jacob_cov,nwot,flops)"] = metrics.rank_vote([scores[n] for n in VOTE],
+                                                                      proxies.directions(VOTE))
+        entry = {"rho": {}, "bootstrap_95": {}, "failures": {n: len(f) for n, f in record["failures"].items()},
+                 "seconds_per_cell": record["seconds_per_cell"], "suite_zero": {}}
+        for name, values in scores.items():
+            sign = 1.0 if name.startswith("vote") or proxies.get(name).higher_is_better else -1.0
+            entry["rho"][name] = metrics.spearman(sign * values, sample_truth)
+            entry["bootstrap_95"][name] = bootstrap_interval(sign * values, sample_truth)
+        mine = slice(0, n_theirs)  # the first cells are Suite-Zero's, in the file's order
+        their_truth = truth[rows[mine]]
+        for name, values in scores.items():
+            if name.startswith("vote"):
+                continue
+            key = THEIR_NAMES.get(name, name)
+            theirs_col = np.array([theirs[task][k][key]["score"] if key in theirs[task][k] else np.nan
+                                   for k in theirs[task]])
+            sign = 1.0 if proxies.get(name).higher_is_better else -1.0
+            entry["suite_zero"][name] = {
+                "rho_ours": metrics.spearman(sign * values[mine], their_truth),
+                "rho_theirs": metrics.spearman(theirs_col, their_truth),
+                "agreement": metrics.spearman(values[mine], theirs_col)}
+        if "params" in scores:
+            every = tnb101.SPACE.all_archs()
+            entry["all_cells_rho"] = {
+                name: metrics.spearman(np.array([count(a, task) for a in every], dtype=float),
+                                       truth[bench.index.indices_of(every)])
+                for name, count in (("params", tnb101.SPACE.count_params), ("flops", tnb101.SPACE.count_flops))}
+        result["tasks"][task] = entry
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "tnb101_correlations.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    write_markdown(result)
+    return result
+
+
+def write_markdown(result: dict) -> None:
+    tasks = list(result["tasks"])
+    names = list(dict.fromkeys(n for t in tasks for n in result["tasks"][t]["rho"]))
+    lines = [f"Spearman ρ with each task's validation score over {result['cells']} TransNAS-Bench-101 micro cells "
+             f"(Suite-Zero's {result['suite_zero_cells']} plus seeded extra ones), Gaussian input, batch "
+             f"{result['batch_size']}, seed {result['seed']}, with its 95% bootstrap interval; published: "
+             "NAS-Bench-Suite-Zero on its 711 cells. A blank cell: not computed yet.", "",
+             "| proxy | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+
+    def fmt(task, name):
+        entry = result["tasks"][task]
+        if name not in entry["rho"]:
+            return ""
+        low, high = entry["bootstrap_95"][name]
+        published = PUBLISHED.get(name, {}).get(task)
+        return f"{entry['rho'][name]:.3f} [{low:.2f}, {high:.2f}]" + (f" (pub. {published:.3f})" if published else "")
+
+    lines += [f"| {name} | " + " | ".join(fmt(t, name) for t in tasks) + " |" for name in names]
+    lines += ["", "On Suite-Zero's 711 cells: ρ of our scores / ρ of Suite-Zero's scores (their Taskonomy images) / "
+              "rank agreement between the two.", "", "| proxy | " + " | ".join(tasks) + " |",
+              "|---|" + "---|" * len(tasks)]
+    for name in names:
+        row = []
+        for t in tasks:
+            sz = result["tasks"][t]["suite_zero"].get(name)
+            row.append("" if not sz else f"{sz['rho_ours']:.3f} / {sz['rho_theirs']:.3f} / {sz['agreement']:.3f}")
+        lines.append(f"| {name} | " + " | ".join(row) + " |")
+    lines += ["", "Seconds per network on this 2-core CPU (one proxy group at a time):", "",
+              "| proxy | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+    for name in names:
+        row = [result["tasks"][t]["seconds_per_cell"].get(name) for t in tasks]
+        lines.append(f"| {name} | " + " | ".join("" if s is None else f"{s:.2f}" for s in row) + " |")
+    (RESULTS / "tnb101_correlations.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default=",".join(TNB101_TASKS))
+    parser.add_argument("--groups", default=",".join(GROUPS))
+    parser.add_argument("--report", action="store_true", help="only write the report from the saved columns")
+    args = parser.parse_args()
+    theirs = suite_zero()
+    archs = sample_cells(theirs)
+    if not args.report:
+        for group in args.groups.split(","):
+            for task in args.tasks.split(","):
+                run_group(task, group, archs)
+                report(archs, theirs)
+    report(archs, theirs)
+
+
+if __name__ == "__main__":
+    main()
