@@ -6,7 +6,8 @@ Usage: python benchmarks/search_strategies.py [--space nb201|tnb101] [--seeds 10
 Each run gets seed s = 0..seeds-1 and a fresh evaluator; a full training is a counted query of the
 task's search metric (NB201: 200-epoch validation accuracy; TransNAS: the validation score).
 Regret = the search metric's optimum - the best value found. The guided search scores with
-data-free proxies on NB201 and with the precomputed zen scores on TransNAS (no networks there yet).
+data-free proxies on NB201 and with the benchmark's precomputed zen scores on TransNAS (its networks take
+256-pixel inputs: about a second per cell and proxy on this CPU), as `proxynas search` does by default.
 Writes benchmarks/results/search_strategies{,_<space>}.{json,md,png} (search_speed.{json,md} with --speed).
 """
 

@@ -1,10 +1,12 @@
-"""Learning curves of the XGBoost surrogate: Spearman ρ on 1,000 held-out NB201 cells vs training size.
+"""Learning curves of the XGBoost surrogate: Spearman ρ on 1,000 held-out cells vs training size.
 
-Usage: python benchmarks/surrogate_curves.py [--seeds 10] [--datasets cifar10,cifar100,imagenet16] [--tune]
-A pool of 2,000 cells (sampled with seed 0) is scored once with the default zc proxies (cached);
-for each seed s the pool is shuffled with s, the last 1,000 cells are held out and the first
-n in {10, 20, 50, 100, 200, 400, 1000} train the model (seed s). Target: 200-epoch test accuracy.
-Writes benchmarks/results/surrogate_curves.{json,md} and, with matplotlib, surrogate_curves.png.
+Usage: python benchmarks/surrogate_curves.py [--space nb201|tnb101] [--seeds 10] [--datasets ...] [--tune]
+A pool of 2,000 cells (sampled with seed 0) is scored once with the zc proxies (NB201: the default
+surrogate proxies, computed and cached; TransNAS-Bench-101: the benchmark's precomputed zen, and params
+and flops as the `size` group); for each seed s the pool is shuffled with s, the last 1,000 cells are
+held out and the first n in {10, 20, 50, 100, 200, 400, 1000} train the model (seed s). Target: NB201's
+200-epoch test accuracy; TransNAS's validation score (its only score).
+Writes benchmarks/results/surrogate_curves{,_tnb101}.{json,md} and, with matplotlib, a .png beside them.
 --tune instead compares model settings on seeds 100-102 (never reported in the curves) with the same
 protocol on CIFAR-10 and writes surrogate_tuning.{json,md}: how the defaults were chosen.
 """
@@ -19,19 +21,29 @@ from pathlib import Path
 import numpy as np
 
 from proxynas import features, metrics
-from proxynas.bench import nb201_store as store
+from proxynas.bench import open_benchmark
 from proxynas.defaults import SURROGATE_PROXIES
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.plots import pyplot
-from proxynas.spaces import nb201
+from proxynas.spaces.base import get_space
 from proxynas.surrogate import DEFAULT_ENSEMBLE, DEFAULT_PARAMS, DEFAULT_ROUNDS, Surrogate
+from proxynas.tasks import get_task
 
 RESULTS = Path(__file__).resolve().parent / "results"
 POOL, HELD_OUT = 2000, 1000
 SIZES = (10, 20, 50, 100, 200, 400, 1000)
-FEATURE_SETS = {"onehot": ("onehot",), "zc": ("zc",), "onehot+zc": ("onehot", "zc")}
-DATASETS = ("cifar10", "cifar100", "imagenet16")
+# Per space: feature sets, the zc proxies and their source, the datasets, the result files' stem.
+SPACES = {
+    "nb201": {"sets": {"onehot": ("onehot",), "zc": ("zc",), "onehot+zc": ("onehot", "zc")},
+              "proxies": SURROGATE_PROXIES, "source": "engine", "datasets": ("cifar10", "cifar100", "imagenet16"),
+              "stem": "surrogate_curves"},
+    "tnb101": {"sets": {"onehot": ("onehot",), "zen": ("zc",), "onehot+zen": ("onehot", "zc"),
+                        "onehot+zen+size": ("onehot", "zc", "size")},
+               "proxies": ("zen",), "source": "zen", "stem": "surrogate_curves_tnb101",
+               "datasets": ("class_scene", "class_object", "room_layout", "jigsaw", "segmentsemantic", "normal",
+                            "autoencoder")},
+}
 # NAS-Bench-Suite-Zero: XGBoost on its 12 proxies, 400 training cells; one-hot XGBoost at 100 / 400.
 PUBLISHED = {"zc@400": {"cifar10": 0.941, "cifar100": 0.939, "imagenet16": 0.931},
              "onehot@100": 0.63, "onehot@400": "0.82-0.86"}
@@ -51,11 +63,14 @@ TUNING_GRID = {
 
 
 def pool_features(bench, dataset: str, groups: tuple[str, ...]):
-    """(features, test accuracies) of the seeded pool."""
-    pool = nb201.sample(POOL, 0)
-    spec = features.FeatureSpec(groups, SURROGATE_PROXIES if "zc" in groups else (),
-                                batch=BatchSpec(dataset, seed=0))
-    return features.build(pool, spec, bench), bench.column(dataset, "test_acc")[bench.index.indices_of(pool)]
+    """(features, targets: the task's reported metric) of the seeded pool."""
+    space = bench.space.name
+    setting = SPACES[space]
+    pool = get_space(space).sample(POOL, 0)
+    spec = features.FeatureSpec(groups, setting["proxies"] if "zc" in groups else (), setting["source"],
+                                BatchSpec(dataset, seed=0), space)
+    truth = bench.column(dataset, get_task(dataset).report_metric.name)
+    return features.build(pool, spec, bench), truth[bench.index.indices_of(pool)]
 
 
 def held_out_scores(x, truth, size: int, seeds, rounds: int = DEFAULT_ROUNDS, params: dict | None = None) -> dict:
@@ -74,7 +89,7 @@ def held_out_scores(x, truth, size: int, seeds, rounds: int = DEFAULT_ROUNDS, pa
 
 def curves(bench, dataset: str, seeds: int) -> dict:
     result = {}
-    for name, groups in FEATURE_SETS.items():
+    for name, groups in SPACES[bench.space.name]["sets"].items():
         x, truth = pool_features(bench, dataset, groups)
         rows = {}
         for size in SIZES:
@@ -110,41 +125,54 @@ def tune(bench) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", default="nb201", choices=sorted(SPACES))
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--datasets", help="default: every task of the space")
     parser.add_argument("--tune", action="store_true", help="Compare model settings on tuning seeds instead.")
     args = parser.parse_args()
-    bench = store.open_bench()
+    bench, setting = open_benchmark(args.space), SPACES[args.space]
     RESULTS.mkdir(exist_ok=True)
     if args.tune:
         return tune(bench)
-    out = RESULTS / "surrogate_curves.json"
+    stem = RESULTS / setting["stem"]
+    out = stem.with_suffix(".json")
     result = json.loads(out.read_text()) if out.exists() else {}
-    result.update({"pool": POOL, "held_out": HELD_OUT, "seeds": args.seeds, "sizes": list(SIZES),
-                   "zc_proxies": list(SURROGATE_PROXIES), "target": "test_acc (200 epochs)", "batch_size": 64,
-                   "model": {"ensemble": DEFAULT_ENSEMBLE, "rounds": DEFAULT_ROUNDS, "params": DEFAULT_PARAMS},
-                   "published": PUBLISHED})
-    for dataset in args.datasets.split(","):
+    result.update({"space": args.space, "pool": POOL, "held_out": HELD_OUT, "seeds": args.seeds,
+                   "sizes": list(SIZES), "zc_proxies": list(setting["proxies"]), "zc_source": setting["source"],
+                   "model": {"ensemble": DEFAULT_ENSEMBLE, "rounds": DEFAULT_ROUNDS, "params": DEFAULT_PARAMS}})
+    if args.space == "nb201":
+        result.update({"target": "test_acc (200 epochs)", "batch_size": 64, "published": PUBLISHED})
+    else:
+        result["target"] = "val_score (the task's validation score; there is no test split)"
+    for dataset in args.datasets.split(",") if args.datasets else setting["datasets"]:
         start = time.perf_counter()
         result.setdefault("datasets", {})[dataset] = curves(bench, dataset, args.seeds)
         result["datasets"][dataset]["seconds"] = time.perf_counter() - start
         out.write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "surrogate_curves.md").write_text(markdown(result))
-    plot(result, RESULTS / "surrogate_curves.png")
+    stem.with_suffix(".md").write_text(markdown(result))
+    plot(result, stem.with_suffix(".png"))
 
 
 def markdown(result: dict) -> str:
-    done = [d for d in DATASETS if d in result["datasets"]]
+    setting = SPACES[result.get("space", "nb201")]
+    done = [d for d in setting["datasets"] if d in result["datasets"]]
+    if result.get("space", "nb201") == "nb201":
+        what = (f"NB201 cells vs training-set size; target 200-epoch test accuracy; zc = "
+                f"{', '.join(result['zc_proxies'])} (ours, batch 64).")
+    else:
+        what = ("TransNAS-Bench-101 micro cells vs training-set size; target each task's validation score; "
+                "zen = the benchmark's precomputed zen score, size = params and flops of our networks.")
     lines = [f"Spearman ρ (mean ± std over {result['seeds']} seeds) of the XGBoost surrogate on "
-             f"{result['held_out']} held-out NB201 cells vs training-set size; target 200-epoch test accuracy; "
-             f"zc = {', '.join(result['zc_proxies'])} (ours, batch 64).", "",
+             f"{result['held_out']} held-out {what}", "",
              "| dataset | features | " + " | ".join(str(s) for s in SIZES) + " |",
              "|---|---|" + "---|" * len(SIZES)]
     for dataset in done:
-        for name in FEATURE_SETS:
+        for name in setting["sets"]:
             rows = result["datasets"][dataset][name]
             lines.append(f"| {dataset} | {name} | " + " | ".join(
                 f"{rows[str(s)]['spearman_mean']:.3f} ± {rows[str(s)]['spearman_std']:.3f}" for s in SIZES) + " |")
+    if result.get("space", "nb201") != "nb201":
+        return "\n".join(lines) + "\n"
     lines += ["", "Published: NAS-Bench-Suite-Zero XGBoost on its 12 proxies with 400 training cells "
               "ρ 0.941 / 0.939 / 0.931 (CIFAR-10 / CIFAR-100 / ImageNet16-120); one-hot XGBoost ≈ 0.63 at 100 "
               "and 0.82-0.86 at 400."]
@@ -157,10 +185,11 @@ def plot(result: dict, path: Path) -> None:
     except ProxynasError as missing:
         print(f"no plot: {missing}")
         return
-    done = [d for d in DATASETS if d in result["datasets"]]
+    setting = SPACES[result.get("space", "nb201")]
+    done = [d for d in setting["datasets"] if d in result["datasets"]]
     fig, axes = plt.subplots(1, len(done), figsize=(4.5 * len(done), 3.8), sharey=True, squeeze=False)
     for ax, dataset in zip(axes[0], done):
-        for name in FEATURE_SETS:
+        for name in setting["sets"]:
             rows = result["datasets"][dataset][name]
             mean = np.array([rows[str(s)]["spearman_mean"] for s in SIZES])
             std = np.array([rows[str(s)]["spearman_std"] for s in SIZES])
