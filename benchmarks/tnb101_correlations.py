@@ -26,7 +26,6 @@ from proxynas.bench import open_benchmark
 from proxynas.data import BatchSpec
 from proxynas.paths import data_dir
 from proxynas.spaces import tnb101
-from proxynas.spaces.tnb101_net import TNB101_TASKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SCORES = RESULTS / "tnb101_scores"
@@ -109,7 +108,7 @@ def report(archs: list, theirs: dict) -> dict:
     n_theirs = len(next(iter(theirs.values())))
     result = {"cells": len(archs), "suite_zero_cells": n_theirs, "batch_size": BATCH, "seed": SEED,
               "metric": "val_score (each task's validation score, higher is better)", "tasks": {}}
-    for task in TNB101_TASKS:
+    for task in tnb101.SPACE.tasks:
         record = load(task)
         if not record["scores"]:
             continue
@@ -188,7 +187,7 @@ def write_markdown(result: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", default=",".join(TNB101_TASKS))
+    parser.add_argument("--tasks", default=",".join(tnb101.SPACE.tasks))
     parser.add_argument("--groups", default=",".join(GROUPS))
     parser.add_argument("--report", action="store_true", help="only write the report from the saved columns")
     args = parser.parse_args()

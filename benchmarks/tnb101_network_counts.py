@@ -16,7 +16,6 @@ import numpy as np
 from proxynas import metrics
 from proxynas.paths import data_dir
 from proxynas.spaces import tnb101
-from proxynas.spaces.tnb101_net import TNB101_TASKS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SUBSET = "tnb101/zc_transbench101_micro_subset.json"
@@ -39,7 +38,7 @@ def compare(entries: dict, task: str) -> dict:
 def main() -> None:
     with open(data_dir() / SUBSET) as handle:
         theirs = json.load(handle)
-    result = {task: compare(theirs[task], task) for task in TNB101_TASKS}
+    result = {task: compare(theirs[task], task) for task in tnb101.SPACE.tasks}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "tnb101_network_counts.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["Our TransNAS-Bench-101 micro networks vs NAS-Bench-Suite-Zero's `params` and `flops`, on the 711 cells "

@@ -60,6 +60,8 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
     spaces = {arch.space for arch in archs}
     if len(spaces) > 1:
         raise ProxynasError("one scoring run takes architectures of one search space")
+    if archs:
+        next(iter(spaces)).task(spec.dataset)  # a task of another space is a clear error
     setting = setting_key(spaces.pop(), spec) if archs else ""
     # Whom each (cell, proxy) is scored on: the cell, or for function-only proxies its class representative.
     representatives = ([arch.space.function_representative(arch) for arch in archs]

@@ -45,6 +45,8 @@ class TinyNet(nn.Module):
 
 
 class TinySpace(proxynas.CellSpace):
+    tasks = ("tiny-task",)
+
     def __init__(self):
         super().__init__("tiny3", OPS, EDGES, zero_op="zero", identity_op="identity")
 

@@ -137,3 +137,15 @@ def test_search_cli_on_transnas_defaults_to_precomputed_zen_and_gives_clear_erro
                           (["--task", "imagenet", "--space", "nb999"], "unknown search space")):
         bad = CliRunner().invoke(cli, ["search", "--space", "tnb101", *args, "--quiet"])
         assert bad.exit_code == 2 and message in bad.output and len(bad.output.strip().splitlines()) == 1, bad.output
+
+
+@pytest.mark.parametrize("space, task", [("nb201", "jigsaw"), ("tnb101", "cifar10")])
+def test_scoring_a_task_of_another_space_is_one_clear_line(space, task):
+    from click.testing import CliRunner
+
+    from proxynas.cli import cli
+
+    run = CliRunner().invoke(cli, ["score", "--space", space, "--task", task, "--sample", "2", "--proxies", "params",
+                                   "--quiet"])
+    assert run.exit_code == 2 and f"search space {space} has no task '{task}'" in run.output
+    assert len(run.output.strip().splitlines()) == 1

@@ -15,7 +15,7 @@ from proxynas.spaces import tnb101_net as net_module
 from proxynas.tasks import get_task
 
 SUBSET = "tnb101/zc_transbench101_micro_subset.json"
-TASKS = net_module.TNB101_TASKS
+TASKS = tnb101.SPACE.tasks
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from proxynas.errors import ProxynasError
+from proxynas.tasks import Task, get_task
 
 # Network conventions: the trained benchmark network (affine BN with running statistics), and the
 # zero-cost proxies' convention (cell BN without affine parameters or running statistics).
@@ -26,6 +27,14 @@ class SearchSpace(ABC):
     size: int  # number of architectures
     canonical_forms: tuple[str, ...]  # names accepted by `canonical`
     encodings: tuple[str, ...]  # names accepted by `encode`
+    tasks: tuple[str, ...] = ()  # the registered tasks its networks are built for (its benchmark's)
+
+    def task(self, name: str) -> Task:
+        """The registered task `name` (aliases accepted), if it is one of this space's."""
+        task = get_task(name)
+        if task.name not in self.tasks:
+            raise ProxynasError(f"search space {self.name} has no task {name!r}; valid: {', '.join(self.tasks)}")
+        return task
 
     @abstractmethod
     def parse(self, text: str):

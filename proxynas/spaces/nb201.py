@@ -53,6 +53,7 @@ class Arch(CellArch):
 
 class NB201Space(CellSpace):
     graph_form = "nb201"
+    tasks = ("cifar10", "cifar100", "imagenet16")
 
     def __init__(self):
         super().__init__("nb201", OPS, EDGES, zero_op="none", identity_op="skip_connect", arch_class=Arch)

@@ -16,6 +16,7 @@ from proxynas.errors import ProxynasError
 from proxynas.spaces.base import register_space
 from proxynas.spaces.cell import CellArch, CellSpace
 from proxynas.spaces.cell import IndexMap as CellIndexMap
+from proxynas.tasks import TNB101_SCORES
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
 EDGES = ((0, 1), (0, 2), (1, 2), (0, 3), (1, 3), (2, 3))
@@ -31,6 +32,7 @@ class Arch(CellArch):
 
 
 class TNB101Space(CellSpace):
+    tasks = tuple(TNB101_SCORES)
     def __init__(self):
         super().__init__("tnb101", OPS, EDGES, zero_op="none", identity_op="skip_connect", arch_class=Arch)
 
