@@ -58,16 +58,27 @@ class ScoreCache:
         return sorted(self.root.glob("seg-*.h5"))
 
     def load(self) -> None:
-        """(Re)read every segment; an unreadable one is skipped with a warning, never fatal."""
+        """(Re)read every segment; an unreadable or malformed one is quarantined, never fatal."""
         with self._lock(fcntl.LOCK_SH):
             for path in self.segments():
-                try:
-                    rows = _read_segment(path)
-                except OSError as exc:
-                    log.warning("skipping unreadable score cache segment %s: %s", path, exc)
-                    continue
-                for setting, proxy, code, score, reason in rows:
+                rows = self._readable(path)
+                for setting, proxy, code, score, reason in rows or ():
                     self._entries.setdefault((setting, proxy), {})[code] = (score, reason)
+
+    def _readable(self, path: Path) -> list | None:
+        """The rows of segment `path`; None if it cannot be read, after moving it to `quarantine/` (logged
+        once) so that it is neither read again nor lost to a compaction."""
+        try:
+            return _read_segment(path)
+        except MalformedSegment as exc:
+            aside = self.root / "quarantine" / path.name
+            aside.parent.mkdir(exist_ok=True)
+            try:
+                path.rename(aside)
+            except FileNotFoundError:  # another process moved it first
+                return None
+            log.warning("score cache segment %s is unreadable (%s); moved it to %s", path.name, exc, aside)
+            return None
 
     def get(self, setting: str, proxy: str, code: int) -> tuple[float, str] | None:
         """(score, failure reason or "") if cached."""
@@ -92,16 +103,16 @@ class ScoreCache:
             if len(inputs) < min_segments:
                 return False
             merged: dict[tuple[str, str, int], tuple[float, str]] = {}
+            read = []
             for path in inputs:
-                try:
-                    rows = _read_segment(path)
-                except OSError as exc:
-                    log.warning("leaving unreadable score cache segment %s out of compaction: %s", path, exc)
-                    continue
-                merged.update({(s, p, c): (v, r) for s, p, c, v, r in rows})
+                rows = self._readable(path)
+                if rows is not None:
+                    merged.update({(s, p, c): (v, r) for s, p, c, v, r in rows})
+                    read.append(path)
             name = f"seg-{time.time_ns()}-{os.getpid()}-merged.h5"
-            _write_segment(self.root / name, [(*k, *v) for k, v in merged.items()])
-            for path in inputs:
+            if merged:
+                _write_segment(self.root / name, [(*k, *v) for k, v in merged.items()])
+            for path in read:
                 path.unlink(missing_ok=True)
             for stale in self.root.glob("*.tmp"):
                 if time.time() - stale.stat().st_mtime > 3600:  # left by a killed writer
@@ -118,8 +129,19 @@ def _write_segment(path: Path, rows: list[tuple[str, str, int, float, str]]) -> 
         h5["score"] = np.array(scores, dtype=np.float64)
 
 
+class MalformedSegment(Exception):
+    """A segment file that is not a readable segment (truncated, not HDF5, or another layout)."""
+
+
 def _read_segment(path: Path) -> list[tuple[str, str, int, float, str]]:
-    with h5py.File(path, "r", locking=False) as h5:
-        columns = [h5["setting"].asstr()[:], h5["proxy"].asstr()[:], h5["arch"][:], h5["score"][:],
-                   h5["reason"].asstr()[:]]
+    try:
+        with h5py.File(path, "r", locking=False) as h5:
+            columns = [h5["setting"].asstr()[:], h5["proxy"].asstr()[:], h5["arch"][:], h5["score"][:],
+                       h5["reason"].asstr()[:]]
+    except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise MalformedSegment(str(exc) or type(exc).__name__) from exc
+    if len({len(c) for c in columns}) != 1 or any(c.ndim != 1 for c in columns):
+        raise MalformedSegment("its columns differ in length or shape")
+    if columns[2].dtype.kind not in "iu" or columns[3].dtype.kind != "f":
+        raise MalformedSegment(f"arch codes are {columns[2].dtype}, scores {columns[3].dtype}")
     return [(s, p, int(c), float(v), r) for s, p, c, v, r in zip(*columns)]

@@ -6,7 +6,9 @@ noise all come from an explicit seed, so a batch is a pure function of its `Batc
 
 from __future__ import annotations
 
+import hashlib
 import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +37,9 @@ class BatchSpec:
             object.__setattr__(self, "kind", "images" if has_images else "noise")
 
     def key(self) -> str:
-        source = Path(self.images).name if self.images else "default"
-        images = f"images={source}" if self.kind == "images" else "noise"
+        """The batch's identity in score caches: for images, a hash of the batch itself (two files of one
+        name differ, one file under two names does not), so scores follow content, not paths."""
+        images = f"images={batch_digest(self)}" if self.kind == "images" else "noise"
         return f"{self.dataset}|{images}|bs={self.batch_size}|seed={self.seed}"
 
 
@@ -63,21 +66,42 @@ def _read_cifar_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
         try:
             with open(path, "rb") as handle:
                 batch = _ArraysOnly(handle, encoding="bytes").load()
-            data = np.asarray(batch[b"data"], dtype=np.uint8)
+            data = np.asarray(batch[b"data"])
             label = batch.get(b"labels", batch.get(b"fine_labels"))
-        except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as exc:
+        except (OSError, pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ProxynasError(f"cannot read CIFAR batch {path}: {exc}") from exc
+        if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
+            raise ProxynasError(f"CIFAR batch {path}: data has shape {data.shape}, expected (N, 3072)")
+        if label is None:
+            raise ProxynasError(f"CIFAR batch {path} has no labels (neither 'labels' nor 'fine_labels')")
         images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-        labels.append(np.asarray(label, dtype=np.int64))
-    return np.concatenate(images), np.concatenate(labels)
+        labels.append(np.asarray(label))
+    return _checked(np.concatenate(images), np.concatenate(labels), folder)
 
 
 def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
-            return archive["images"], archive["labels"].astype(np.int64)
-    except (OSError, KeyError, ValueError) as exc:
+            images, labels = archive["images"], archive["labels"]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise ProxynasError(f"cannot read images from {path}: {exc} (expected an npz with 'images' and 'labels')") from exc
+    return _checked(images, labels, path)
+
+
+def _checked(images: np.ndarray, labels: np.ndarray, source: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Refuse what would make scores meaningless: non-uint8 pixels (0-1 floats read as 0-255 values),
+    images that are not (N, H, W, 3), labels that are not one non-negative integer per image."""
+    if images.dtype != np.uint8:
+        raise ProxynasError(f"images in {source} are {images.dtype}; proxynas needs uint8 RGB values 0-255 "
+                            f"(convert them, e.g. (x * 255).round().astype('uint8') for 0-1 floats)")
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise ProxynasError(f"images in {source} have shape {images.shape}, expected (N, H, W, 3)")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ProxynasError(f"labels in {source} have shape {labels.shape}, expected one per image ({len(images)},)")
+    if labels.dtype.kind not in "iu" or (len(labels) and labels.min() < 0):
+        raise ProxynasError(f"labels in {source} must be non-negative integers (got {labels.dtype}, "
+                            f"min {labels.min() if labels.dtype.kind in 'iuf' and len(labels) else '?'})")
+    return images, labels.astype(np.int64)
 
 
 def load_images(source: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +123,14 @@ def _image_source(spec: BatchSpec) -> Path:
     return root / default
 
 
+def batch_digest(spec: BatchSpec) -> str:
+    """SHA-256 (first 16 hex digits) of the inputs and labels `spec` gives."""
+    inputs, labels = make_batch(spec)
+    digest = hashlib.sha256(inputs.numpy().tobytes())
+    digest.update(labels.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def make_batch(spec: BatchSpec):
     """(inputs float32 N×C×H×W (N×tiles×3×H×W for tiled tasks), targets) as torch tensors, deterministic
     in `spec`. Noise input gets targets drawn uniformly in the task's label space."""
@@ -116,10 +148,13 @@ def make_batch(spec: BatchSpec):
     if task.target != "label" or task.tiles:
         raise ProxynasError(f"proxynas reads images only for image-classification tasks; {task.name} takes "
                             f"Gaussian input (--input noise)")
-    size = task.input_size
-    images, labels = load_images(_image_source(spec))
-    if images.ndim != 4 or images.shape[1:] != (size, size, 3):
+    size, source = task.input_size, _image_source(spec)
+    images, labels = load_images(source)
+    if images.shape[1:] != (size, size, 3):
         raise ProxynasError(f"{task.name} needs {size}x{size} RGB images, got array of shape {images.shape}")
+    if len(labels) and labels.max() >= task.num_classes:
+        raise ProxynasError(f"labels in {source} go up to {labels.max()}, but {task.name} has {task.num_classes} "
+                            f"classes (0..{task.num_classes - 1})")
     if spec.batch_size > len(images):
         raise ProxynasError(f"batch size {spec.batch_size} exceeds the {len(images)} images available")
     chosen = rng.choice(len(images), spec.batch_size, replace=False)

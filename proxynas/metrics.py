@@ -31,7 +31,8 @@ def top_k_precision(scores: np.ndarray, truth: np.ndarray, fraction: float = 0.1
 
 
 def rank_vote(score_columns: list[np.ndarray], higher_is_better: list[bool] | None = None) -> np.ndarray:
-    """Mean of each proxy's rank (0..1, higher = better) over the proxies that have a value; NaN if none.
+    """Mean of each proxy's rank (0..1, higher = better; 0.5 for a column's only value) over the proxies
+    that have a value; NaN if none.
 
     A column whose `higher_is_better` is False is ranked in reverse (its lowest value ranks best).
     """
@@ -43,6 +44,8 @@ def rank_vote(score_columns: list[np.ndarray], higher_is_better: list[bool] | No
         finite = np.isfinite(column)
         if finite.sum() > 1:
             rank[finite] = (stats.rankdata(column[finite]) - 1) / (finite.sum() - 1)
+        else:
+            rank[finite] = 0.5  # a lone value has no rank among others: the middle, so it still beats NaN
         ranks.append(rank)
     stacked = np.vstack(ranks)
     counts = np.isfinite(stacked).sum(axis=0)

@@ -15,7 +15,12 @@ def select_archs(space: str, bench, tokens: Iterable[str] | None = None, sample:
     if sum((tokens is not None, sample is not None, bool(all_archs))) != 1:
         raise ProxynasError("choose exactly one of --archs FILE, --sample N or --all")
     if tokens is not None:
-        return [bench.index.resolve(t) for t in tokens if t.strip()]
+        archs = [bench.index.resolve(t) for t in tokens if t.strip()]
+        if not archs:
+            raise ProxynasError("no architectures given")
+        return archs
     if sample is not None:
+        if sample < 1:
+            raise ProxynasError(f"a sample needs at least 1 architecture, not {sample}")
         return get_space(space).sample(sample, seed)
     return [bench.index.arch_at(i) for i in range(get_space(space).size)]

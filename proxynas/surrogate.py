@@ -13,6 +13,7 @@ one XGBoost JSON model per member, `<stem>.member<i>.json`, beside it.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -106,6 +107,7 @@ class Surrogate:
             raise ProxynasError(f"cannot read surrogate model {path}: {exc}") from exc
         if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
             raise ProxynasError(f"{path} is not a proxynas surrogate model (format {FORMAT} v{FORMAT_VERSION})")
+        _check_metadata(meta, path)
         try:
             spec = FeatureSpec.from_dict(meta["features"])
             fitted_keys, names = meta["proxy_keys"], meta["feature_names"]
@@ -122,6 +124,25 @@ class Surrogate:
         except xgb.core.XGBoostError as exc:
             raise ProxynasError(f"cannot read the XGBoost members of {path}: {str(exc).splitlines()[0]}") from exc
         return model
+
+
+# The model file's numbers and what each must be (the XGBoost members are checked by XGBoost itself).
+_NUMBERS = {"ensemble": (int, 1), "seed": (int, 0), "rounds": (int, 1), "train_size": (int, 1),
+            "target_mean": (float, None), "target_std": (float, None)}
+
+
+def _check_metadata(meta: dict, path: Path) -> None:
+    """Types and ranges of the model's numbers: a hand-edited file is one clear error, not a crash or NaN."""
+    for key, (kind, low) in _NUMBERS.items():
+        value = meta.get(key)
+        valid = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not valid or (kind is int and value != int(value)) or (low is not None and value < low):
+            wanted = f"an integer >= {low}" if kind is int else "a finite number"
+            raise ProxynasError(f"{path}: {key} is {value!r}, not {wanted}; refit the model")
+    if meta["target_std"] <= 0:
+        raise ProxynasError(f"{path}: target_std is {meta['target_std']!r}, not positive; refit the model")
+    if not isinstance(meta.get("params"), dict):
+        raise ProxynasError(f"{path}: params is not a mapping of XGBoost parameters; refit the model")
 
 
 def _member_path(path: Path, i: int) -> Path:

@@ -13,6 +13,7 @@ from its last finished epoch, and a finished one is not trained again.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -52,9 +53,9 @@ class Split:
 
 
 def load_split(source: Path, config: TrainConfig) -> Split:
-    images, labels = load_images(source)
-    if images.ndim != 4 or images.shape[-1] != 3 or len(images) != len(labels) or len(images) < 4:
-        raise ProxynasError(f"{source}: need uint8 images N×H×W×3 with one label each, got {images.shape}")
+    images, labels = load_images(source)  # uint8 N×H×W×3 with one label each, or a clear error
+    if len(images) < 4:
+        raise ProxynasError(f"{source}: {len(images)} images are too few to split for training")
     if not 0 < config.val_fraction < 1:
         raise ProxynasError(f"the validation fraction must lie in (0, 1), got {config.val_fraction}")
     order = np.random.default_rng(config.seed).permutation(len(images))
@@ -118,16 +119,14 @@ def train(arch, source: Path, config: TrainConfig, device: str = "cpu",
     history: list[Epoch] = []
     checkpoint = Path(checkpoint_dir) / f"{run_key(arch, source, config)}.pt" if checkpoint_dir else None
     if checkpoint is not None and checkpoint.exists():
-        state = _load_checkpoint(checkpoint)
-        net.load_state_dict(state["net"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
-        generator.set_state(state["generator"])
-        history = [Epoch(**e) for e in state["history"]]
+        history = _resume(checkpoint, net, optimiser, schedule, generator)
     for epoch in range(len(history), config.epochs):
         start = time.perf_counter()
         train_loss, train_acc = _run_epoch(net, task.loss, train_x, train_y, config.batch_size, optimiser, generator)
         val_loss, val_acc = _run_epoch(net, task.loss, val_x, val_y, config.batch_size)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):  # this epoch is not saved: not finished
+            raise ProxynasError(f"training {arch} diverged in epoch {epoch + 1} (training loss {train_loss}, "
+                                f"validation loss {val_loss}); try a lower learning rate")
         schedule.step()
         history.append(Epoch(epoch + 1, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
         if checkpoint is not None:
@@ -169,6 +168,20 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+def _resume(path: Path, net, optimiser, schedule, generator) -> list[Epoch]:
+    """Restore a run's state from its checkpoint; the finished epochs' history."""
+    state = _load_checkpoint(path)
+    try:
+        net.load_state_dict(state["net"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        return [Epoch(**e) for e in state["history"]]
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ProxynasError(f"checkpoint {path} does not fit this run ({str(exc).splitlines()[0]}); delete it to "
+                            f"train from scratch") from exc
 
 
 def _load_checkpoint(path: Path) -> dict:

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,17 @@ def test_query_reads_indices_and_tuples_from_stdin(bench):
     (["query", "1", "--dataset", "mnist"], "--dataset"),
     (["query"], "no architectures"),
     (["data", "import-zc", "/nonexistent.json"], "cannot read Suite-Zero file"),
+    (["query", "²"], "cannot read '²'"),  # issue 16 #12: not a digit to int()
+    (["query", "--", "--5"], "cannot read '--5'"),
+    (["score", "--sample", "0"], "0 is not in the range x>=1"),  # issue 16 #15: empty selections
+    (["score", "--sample", "-5"], "-5 is not in the range"),
+    (["score", "--archs", "-"], "no architectures given"),
+    (["score", "--sample", "2", "--seed", "-1"], "-1 is not in the range 0<=x<=4294967295"),  # issue 16 #11
+    (["search", "--seed", str(2 ** 63)], "is not in the range 0<=x<=4294967295"),
+    (["train", "5", "--seed", "-2"], "is not in the range"),
+    (["fit", "--model", "never.json", "--seed", str(2 ** 64)], "is not in the range"),
+    (["fit", "--model", "/proc/m.json"], "cannot write to /proc/m.json"),  # issue 16 #18: before any work
+    (["score", "--sample", "2", "--output", "/nonexistent/x.json"], "cannot write to /nonexistent/x.json"),
     pytest.param(["rank", "--device", "cuda"], "no CUDA device", marks=pytest.mark.skipif(
         torch.cuda.is_available(), reason="the error is for machines without CUDA")),
 ])
@@ -118,3 +130,32 @@ def test_correlate_reports_each_proxy_and_the_vote(bench):
 def test_score_errors_are_one_line(bench, args, message):
     result = run(*args, *FAST)
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and message in result.stderr
+
+
+@pytest.mark.parametrize("command", [["score", "--archs", "{file}", "--proxies", "params"], ["rank", "{file}"],
+                                     ["correlate", "--archs", "{file}"], ["predict", "--model", "{model}", "--archs",
+                                                                          "{file}"]])
+def test_an_archs_file_that_is_not_utf8_is_one_clear_line(bench, tmp_path, command):
+    """Issue 16 #14."""
+    bad, model = tmp_path / "archs.txt", tmp_path / "m.json"
+    bad.write_bytes(b"6111\n\xff\xfe\n")
+    if "predict" in command:
+        assert run("fit", "--features", "onehot", "--train-size", "5", "--model", str(model), "--quiet").exit_code == 0
+    result = run(*[part.format(file=bad, model=model) for part in command], "--quiet")
+    assert result.exit_code == 2 and "line 2 is not UTF-8 text" in result.stderr, result.output
+
+
+@pytest.mark.parametrize("command", [["query", "-"], ["score", "--archs", "-", "--proxies", "params", "--quiet"],
+                                     ["rank", "--quiet"], ["predict", "--model", "m.json", "-"]])
+@pytest.mark.parametrize("stdin", ["closed", "endless"])
+def test_closed_or_endless_stdin_is_one_clear_line(bench, command, stdin, tmp_path):
+    """Issue 16 #13 and #19: `<&-` and `< /dev/zero`."""
+    if "predict" in command:
+        command = ["predict", "--model", str(tmp_path / "m.json"), "-"]
+        assert run("fit", "--features", "onehot", "--train-size", "5", "--model", command[2], "--quiet").exit_code == 0
+    with open("/dev/zero", "rb") as zeros:
+        done = subprocess.run([sys.executable, str(ROOT / "cli.py"), *command], capture_output=True,
+                              text=True, timeout=60, stdin=zeros if stdin == "endless" else None,
+                              preexec_fn=(lambda: os.close(0)) if stdin == "closed" else None)
+    message = "stdin is closed" if stdin == "closed" else "line 1 is longer than 4096 bytes"
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr

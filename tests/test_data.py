@@ -1,4 +1,5 @@
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -79,3 +80,37 @@ def test_wrong_image_size_is_rejected(data_dir):
     spec = BatchSpec("imagenet16", images=str(data_dir / "images" / "cifar10_test_first1000.npz"))
     with pytest.raises(ProxynasError, match="16x16"):
         make_batch(spec)
+
+
+@pytest.mark.parametrize("images, labels, message", [
+    (np.random.default_rng(0).random((8, 32, 32, 3)), np.zeros(8, int), "are float64; proxynas needs uint8"),
+    (np.zeros((8, 32, 32), np.uint8), np.zeros(8, int), "expected (N, H, W, 3)"),
+    (np.zeros((8, 32, 32, 3), np.uint8), np.zeros(7, int), "one per image"),
+    (np.zeros((8, 32, 32, 3), np.uint8), np.zeros((8, 2), int), "one per image"),
+    (np.zeros((8, 32, 32, 3), np.uint8), np.full(8, -1), "non-negative integers"),
+    (np.zeros((8, 32, 32, 3), np.uint8), np.full(8, np.nan), "non-negative integers"),
+    (np.zeros((8, 32, 32, 3), np.uint8), np.full(8, 10), "go up to 10, but cifar10 has 10 classes"),
+])
+def test_bad_images_and_labels_are_refused(tmp_path, images, labels, message):
+    """Issue 16 #8 and #9: what would make scores meaningless is refused with what is wrong."""
+    path = tmp_path / "bad.npz"
+    np.savez(path, images=images, labels=labels)
+    with pytest.raises(ProxynasError, match=re.escape(message)):
+        make_batch(BatchSpec("cifar10", batch_size=4, images=str(path)))
+
+
+def test_truncated_npz_and_bad_cifar_folders_are_clear_errors(tmp_path):
+    """Issue 16 #9 and #10."""
+    whole = tmp_path / "whole.npz"
+    np.savez(whole, images=np.zeros((8, 32, 32, 3), np.uint8), labels=np.zeros(8, int))
+    (tmp_path / "cut.npz").write_bytes(whole.read_bytes()[:300])
+    with pytest.raises(ProxynasError, match="cannot read images"):
+        load_images(tmp_path / "cut.npz")
+    for name, batch, message in [("size", {b"data": np.zeros((4, 100), np.uint8), b"labels": [0] * 4}, "(N, 3072)"),
+                                 ("nolabels", {b"data": np.zeros((4, 3072), np.uint8)}, "has no labels")]:
+        folder = tmp_path / name
+        folder.mkdir()
+        with open(folder / "data_batch_1", "wb") as handle:
+            pickle.dump(batch, handle)
+        with pytest.raises(ProxynasError, match=re.escape(message)):
+            load_images(folder)

@@ -188,3 +188,11 @@ def test_a_registered_product_is_computed_once_per_probe_for_every_proxy_that_ne
     assert 0 < mean <= top and calls == [DEAD_EDGES]
     with pytest.raises(ValueError, match="unknown needs"):
         register("test_bad", needs={"no_such_product"}, function_only=True, splittable=True)(lambda probe: 0.0)
+
+
+def test_a_lone_value_outranks_nan_in_the_vote():
+    """Issue 16 #6: a cell scored by one proxy only (the other NaN) must rank above an all-NaN cell."""
+    from proxynas import metrics
+
+    vote = metrics.rank_vote([np.array([np.nan, -94.9]), np.array([np.nan, 619.1])])
+    assert np.isnan(vote[0]) and vote[1] == 0.5

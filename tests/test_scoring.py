@@ -134,7 +134,7 @@ def test_kill_9_leaves_a_readable_cache_that_resumes_without_recomputing(tmp_pat
     caplog.set_level(logging.WARNING)
     assert_segments_readable(tmp_path)
     resumed = scoring.score(nb201.sample(80, 0), proxies.parse_list(PROXIES), SPEC, cache=ScoreCache(tmp_path))
-    assert "unreadable" not in caplog.text
+    assert "unreadable" not in caplog.text and not (tmp_path / "quarantine").exists()
     cached = int(total) - resumed.computed_cells
     assert must_be_on_disk <= cached <= reported + 1  # + 1: a cell flushed but killed before it was reported
     assert not resumed.nan_counts()["synflow"] and not resumed.nan_counts()["grad_norm"]
@@ -155,3 +155,50 @@ def test_two_processes_scoring_into_one_cache_do_not_corrupt_it(tmp_path):
     again = scoring.score(nb201.sample(40, 0), proxies.parse_list(PROXIES), SPEC, cache=ScoreCache(tmp_path))
     assert again.computed_cells == 0
     assert all(np.isfinite(v).all() for v in again.scores.values())
+
+
+def test_scores_follow_the_images_not_the_file_name(data_dir, tmp_path):
+    """Issue 16 #1: two different files of one name must not share cached scores; one file under two names does."""
+    import shutil
+
+    archs = nb201.sample(2, 3)
+    source = data_dir / "images" / "cifar10_test_first1000.npz"
+    with np.load(source) as archive:
+        images, labels = archive["images"], archive["labels"]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    np.savez(tmp_path / "a" / "x.npz", images=images[:100], labels=labels[:100])
+    np.savez(tmp_path / "b" / "x.npz", images=images[100:200], labels=labels[100:200])
+    shutil.copyfile(tmp_path / "a" / "x.npz", tmp_path / "a" / "renamed.npz")
+    cache, chosen = ScoreCache(tmp_path / "cache"), proxies.parse_list("grad_norm")
+
+    def run(path):
+        return scoring.score(archs, chosen, BatchSpec("cifar10", batch_size=16, images=str(path)), cache=cache)
+
+    first, other = run(tmp_path / "a" / "x.npz"), run(tmp_path / "b" / "x.npz")
+    assert other.computed_cells == 2 and not np.allclose(first.scores["grad_norm"], other.scores["grad_norm"])
+    renamed = run(tmp_path / "a" / "renamed.npz")
+    assert renamed.computed_cells == 0 and np.array_equal(renamed.scores["grad_norm"], first.scores["grad_norm"])
+
+
+@pytest.mark.parametrize("damage", ["no_reason", "short_column", "not_hdf5"])
+def test_a_malformed_segment_is_quarantined_and_the_rest_kept(tmp_path, caplog, damage):
+    """Issue 16 #3: one bad segment (valid HDF5 of another layout, or junk) must not stop scoring."""
+    archs = nb201.sample(3, 1)
+    first = scoring.score(archs, proxies.parse_list("synflow"), SPEC, cache=ScoreCache(tmp_path))
+    bad = tmp_path / "seg-0-bad.h5"
+    if damage == "not_hdf5":
+        bad.write_bytes(b"junk")
+    else:
+        with h5py.File(bad, "w") as h5:
+            h5["setting"], h5["proxy"] = np.array([b"s"]), np.array([b"p"])
+            h5["arch"], h5["score"] = np.array([1, 2] if damage == "short_column" else [1]), np.array([1.0])
+            if damage == "short_column":
+                h5["reason"] = np.array([b""])
+    caplog.set_level(logging.WARNING)
+    again = scoring.score(archs, proxies.parse_list("synflow"), SPEC, cache=ScoreCache(tmp_path))
+    assert again.computed_cells == 0 and np.array_equal(again.scores["synflow"], first.scores["synflow"])
+    assert not bad.exists() and (tmp_path / "quarantine" / bad.name).exists()
+    assert caplog.text.count("moved it to") == 1
+    ScoreCache(tmp_path).compact(min_segments=1)  # compaction keeps the good rows and never deletes the bad file
+    assert scoring.score(archs, proxies.parse_list("synflow"), SPEC, cache=ScoreCache(tmp_path)).computed_cells == 0

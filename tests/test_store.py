@@ -84,6 +84,11 @@ def _broken_copy(data_dir, tmp_path, edit):
     (lambda lines: _edit_field(lines, 3, "arch_str", str(nb201.Arch([1] * 6)).replace("skip_connect~1", "conv~1")),
      "line 5: unknown operation 'conv'"),
     (lambda lines: lines[:1] + [lines[2]] + lines[2:], "expected index 0"),
+    # issue 16 #4: values a float parses but no accuracy can be
+    (lambda lines: _edit_field(lines, 6111, "test200_cifar10", "nan"), "line 6113, column test200_cifar10: 'nan'"),
+    (lambda lines: _edit_field(lines, 6111, "test200_cifar10", "inf"), "'inf' is not a finite value in"),
+    (lambda lines: _edit_field(lines, 5, "val12_cifar100", "1e400"), "column val12_cifar100: '1e400'"),
+    (lambda lines: _edit_field(lines, 5, "test200_imagenet16", "-1e8"), "'-1e8' is not a finite value in"),
 ])
 def test_bad_source_gives_clear_error_and_no_half_built_store(data_dir, tmp_path, edit, message):
     source = _broken_copy(data_dir, tmp_path, edit)
@@ -152,3 +157,56 @@ def test_store_schema_is_documented_and_self_describing(bench):
         assert h5["archs/arch_str"][6111].decode() == str(bench.index.arch_at(6111))
         for metric in bench.metric_names:
             assert metric in store.__doc__ or metric.startswith("hw_")
+
+
+def test_import_names_cannot_reach_other_imports(bench, data_dir, tmp_path):
+    """Issue 16 #5: '' would have deleted every import; '/' and '..' nest groups; a list entry crashed."""
+    target = tmp_path / "nb201.h5"
+    shutil.copyfile(bench.path, target)
+    suite_zero.import_suite_zero(target, data_dir / SUITE_ZERO, bench.index, "first")
+    before = target.read_bytes()
+    for name in ("", "a/b", "..", "x/../first"):
+        with pytest.raises(ProxynasError, match="not a usable source name"):
+            suite_zero.import_suite_zero(target, data_dir / SUITE_ZERO, bench.index, name)
+    raw = json.loads((data_dir / SUITE_ZERO).read_text())
+    key = next(iter(raw["cifar10"]))
+    for entry, message in [([1, 2], "got a list"), ({"a/b": {"score": 1.0}}, "not a usable proxy name"),
+                           ({"..": {"score": 1.0}}, "not a usable proxy name")]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(json.dumps({"cifar10": {key: entry}}))
+        with pytest.raises(ProxynasError, match=message):
+            suite_zero.import_suite_zero(target, bad, bench.index, "second")
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda h5: h5.__delitem__("cifar100/val_acc"), "task cifar100 has metrics"),
+    (lambda h5: (h5.__delitem__("cifar10/test_acc"), h5.__setitem__("cifar10/test_acc", np.zeros(10))),
+     "cifar10/test_acc is not 15625 numbers"),
+    (lambda h5: (h5.__delitem__("cifar10/test_acc"), h5.__setitem__("cifar10/test_acc", np.array([b"x"] * 15625))),
+     "cifar10/test_acc is not 15625 numbers"),
+    (lambda h5: h5["archs/ops"].__setitem__((5, 0), 4), "archs/ops fails its checksum"),
+])
+def test_a_damaged_store_says_so_on_open(bench, tmp_path, damage, message):
+    """Issue 16 #7: a missing, short or text column, or changed cells, is caught when the store is opened."""
+    target = tmp_path / "nb201.h5"
+    shutil.copyfile(bench.path, target)
+    with h5py.File(target, "r+") as h5:
+        damage(h5)
+    with pytest.raises(ProxynasError, match=f"is damaged \\({message}.*data build --force"):
+        NB201Bench(target)
+
+
+def test_random_bytes_in_a_column_are_caught_when_it_is_read(bench, tmp_path):
+    """Issue 16 #7: bytes overwritten inside a column's data are found by its checksum, not served."""
+    target = tmp_path / "nb201.h5"
+    shutil.copyfile(bench.path, target)
+    with h5py.File(target, "r") as h5:
+        offset = h5["imagenet16/test_acc"].id.get_offset()
+    with open(target, "r+b") as handle:
+        handle.seek(offset + 8 * 857)
+        handle.write(np.float64(99.9).tobytes())
+    damaged = NB201Bench(target)
+    assert damaged.column("cifar10", "test_acc")[6111] == pytest.approx(94.3733, abs=1e-4)  # other columns are fine
+    with pytest.raises(ProxynasError, match="imagenet16/test_acc fails its checksum"):
+        damaged.column("imagenet16", "test_acc")

@@ -1,6 +1,7 @@
 """Feature matrices and the XGBoost surrogate: encodings, NaN handling, save/load, mismatch errors, CLI."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -134,3 +135,20 @@ def test_scikit_learn_contract_init_stores_and_fit_learns():
     fitted_model = Surrogate(spec, ensemble=2, params={"eta": 0.1}).fit(features.FeatureMatrix(values, spec),
                                                                         values[:, 0])
     assert fitted_model.params_["eta"] == 0.1 and len(fitted_model.boosters_) == 2 and fitted_model.n_train_ == 10
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("ensemble", 2.5, "ensemble is 2.5, not an integer >= 1"), ("ensemble", 0, "not an integer >= 1"),
+    ("target_std", "x", "target_std is 'x', not a finite number"), ("target_std", float("nan"), "not a finite number"),
+    ("target_std", 0.0, "not positive"), ("target_mean", None, "not a finite number"), ("rounds", True, "rounds"),
+    ("params", [], "params is not a mapping"),
+])
+def test_a_model_file_with_wrong_types_is_one_clear_error(bench, tmp_path, key, value, message):
+    """Issue 16 #16: hand-edited metadata is refused on load, never a crash or NaN predictions."""
+    model, _, _ = fitted(bench, tmp_path)
+    path = model.save(tmp_path / "model.json")
+    meta = json.loads(path.read_text())
+    meta[key] = value
+    path.write_text(json.dumps(meta))
+    with pytest.raises(ProxynasError, match=re.escape(message)):
+        Surrogate.load(path)

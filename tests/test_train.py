@@ -52,11 +52,23 @@ def test_one_epoch_reports_history_and_a_checkpoint_resumes_without_retraining(t
 def test_bad_data_and_corrupt_checkpoints_are_clear_errors(tiny_data, tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, images=np.zeros((5, 8, 8), np.uint8), labels=np.zeros(5, np.int64))
-    with pytest.raises(ProxynasError, match="need uint8 images"):
+    with pytest.raises(ProxynasError, match="expected \\(N, H, W, 3\\)"):
         training.train(CELL, bad, TINY)
-    (tmp_path / f"{training.run_key(CELL, tiny_data, TINY)}.pt").write_bytes(b"not a checkpoint")
+    checkpoint = tmp_path / f"{training.run_key(CELL, tiny_data, TINY)}.pt"
+    checkpoint.write_bytes(b"not a checkpoint")
     with pytest.raises(ProxynasError, match="cannot resume from checkpoint"):
         training.train(CELL, tiny_data, TINY, checkpoint_dir=tmp_path)
+    torch.save({"net": {"wrong": torch.zeros(1)}, "history": []}, checkpoint)  # issue 16 #17: readable but foreign
+    with pytest.raises(ProxynasError, match="does not fit this run"):
+        training.train(CELL, tiny_data, TINY, checkpoint_dir=tmp_path)
+
+
+def test_a_diverged_run_stops_with_its_reason_and_is_not_saved_as_finished(tiny_data, tmp_path):
+    """Issue 16 #17: NaN losses are not a finished run."""
+    wild = training.TrainConfig(**{**TINY.__dict__, "learning_rate": 1e30})
+    with pytest.raises(ProxynasError, match="diverged in epoch 1"):
+        training.train(CELL, tiny_data, wild, checkpoint_dir=tmp_path)
+    assert not list(tmp_path.glob("*.pt"))
 
 
 def test_train_cli_and_search_with_real_training(bench, tiny_data):

@@ -3,12 +3,14 @@
 Layout: attrs `format`, `schema_version`, `source`, `built_utc`; `archs/ops` (cells, edges) op ids in
 the benchmark's index order and `archs/class_<form>` per canonical form; `<task>/<metric>` one value
 per cell; `precomputed/<source>/<task>/<proxy>/{score,time}` imported proxy scores (NaN where absent).
-Columns are read on first use, so opening takes milliseconds.
+Every dataset carries a `crc32` attribute of its bytes, checked whenever it is read: a damaged file is
+one clear error, never wrong numbers. Columns are read on first use, so opening takes milliseconds.
 """
 
 from __future__ import annotations
 
 import datetime
+import zlib
 from pathlib import Path
 
 import h5py
@@ -22,10 +24,22 @@ from proxynas.tasks import get_task
 
 
 def stamp(h5: h5py.File, format: str, schema_version: int, source: Path) -> None:
-    """The attributes every store carries: what it is and where and when it was built from."""
+    """The attributes every store carries (what it is, where and when it was built from) and the checksum
+    of every dataset in it; called last when a store is built."""
     h5.attrs.update(format=format, schema_version=schema_version, source=str(Path(source).resolve()),
                     proxynas_version=__version__,
                     built_utc=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    seal(h5)
+
+
+def seal(group: h5py.Group) -> None:
+    """Record the checksum of every dataset under `group` (after it is written)."""
+    group.visititems(lambda _, item: item.attrs.__setitem__("crc32", _checksum(item[()]))
+                     if isinstance(item, h5py.Dataset) else None)
+
+
+def _checksum(values: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(values).tobytes())
 
 
 def write_archs(h5: h5py.File, space, archs) -> None:
@@ -49,15 +63,40 @@ class H5Benchmark(TabularBenchmark):
                     raise ProxynasError(f"{self.path} is not a {self.format} store of schema {self.schema_version}; "
                                         f"rebuild it with `{self.rebuild_hint}`")
                 self.attrs = dict(h5.attrs)
-                self.ops = h5["archs/ops"][:]
-                self.class_ids = {form: h5[f"archs/class_{form}"][:] for form in space.canonical_forms}
+                self.ops = self._checked(h5, "archs/ops")
+                self.class_ids = {form: self._checked(h5, f"archs/class_{form}") for form in space.canonical_forms}
                 tasks = [name for name in h5 if name not in ("archs", "precomputed")]
                 metric_names = tuple(h5[tasks[0]].keys())
+                self._check_layout(h5, space, tasks, metric_names)
                 self.precomputed_sources = tuple(h5["precomputed"].keys()) if "precomputed" in h5 else ()
         except (OSError, KeyError, IndexError) as exc:
             raise ProxynasError(f"cannot read the benchmark store {self.path} ({exc}); rebuild it with "
                                 f"`{self.rebuild_hint}`") from exc
         super().__init__(IndexMap(space, self.ops), tasks, metric_names)
+
+    def _damaged(self, what: str) -> ProxynasError:
+        return ProxynasError(f"the benchmark store {self.path} is damaged ({what}): rebuild it with `{self.rebuild_hint}`")
+
+    def _checked(self, h5: h5py.File, key: str) -> np.ndarray:
+        """Dataset `key`, verified against the checksum recorded when it was written."""
+        if key not in h5 or not isinstance(h5[key], h5py.Dataset):
+            raise self._damaged(f"{key} is missing")
+        values = h5[key][()]
+        if h5[key].attrs.get("crc32") != _checksum(values):
+            raise self._damaged(f"{key} fails its checksum")
+        return values
+
+    def _check_layout(self, h5: h5py.File, space, tasks: list[str], metric_names: tuple[str, ...]) -> None:
+        """Every task holds the same metrics, each one number per cell; the cells are the space's."""
+        if self.ops.shape != (space.size, len(space.edges)):
+            raise self._damaged(f"archs/ops has shape {self.ops.shape}")
+        for task in tasks:
+            if tuple(h5[task].keys()) != metric_names:
+                raise self._damaged(f"task {task} has metrics {', '.join(h5[task].keys())}, not {', '.join(metric_names)}")
+            for metric in metric_names:
+                column = h5[f"{task}/{metric}"]
+                if not isinstance(column, h5py.Dataset) or column.shape != (space.size,) or column.dtype.kind not in "fiu":
+                    raise self._damaged(f"{task}/{metric} is not {space.size} numbers")
 
     @classmethod
     def open_or_build(cls, path: Path, source: Path | None, build, missing: str):
@@ -74,7 +113,7 @@ class H5Benchmark(TabularBenchmark):
         with h5py.File(self.path, "r", locking=False) as h5:
             if key not in h5:
                 raise ProxynasError(f"{self.path} has no {key!r}")
-            return h5[key][:]
+            return self._checked(h5, key)
 
     def _load(self, task: str, metric: str) -> np.ndarray:
         return self._read(f"{task}/{metric}")

@@ -37,6 +37,12 @@ HW_METRICS = tuple(
 )
 
 
+# The range a value of each metric must lie in (every value must be finite): a table with nan, inf, 1e400 or a
+# negative accuracy is refused, not stored. Hardware metrics are only required to be finite.
+RANGES = {"test_acc": (0.0, 100.0), "val_acc": (0.0, 100.0), "test_acc_12": (0.0, 100.0), "val_acc_12": (0.0, 100.0),
+          "params_m": (0.0, 1e4), "train_time_epoch_s": (0.0, 1e7), "train_time_total_s": (0.0, 1e9)}
+
+
 @dataclass
 class NB201Table:
     """The whole table: cells in official index order and, per dataset, one float array per metric."""
@@ -84,10 +90,15 @@ def read_table(path: Path) -> NB201Table:
         for ds, cols in columns.items():
             for metric, column in cols.items():
                 try:
-                    values[ds][metric][line - 2] = float(row[column])
+                    value = float(row[column])
                 except (TypeError, ValueError):
                     raise ProxynasError(
                         f"{path} line {line}, column {column}: not a number: {row[column]!r}"
                     ) from None
+                low, high = RANGES.get(metric, (-np.inf, np.inf))
+                if not (np.isfinite(value) and low <= value <= high):
+                    raise ProxynasError(f"{path} line {line}, column {column}: {row[column]!r} is not a finite "
+                                        f"value in [{low:g}, {high:g}]")
+                values[ds][metric][line - 2] = value
     nb201.IndexMap(ops)  # raises unless every cell appears exactly once
     return NB201Table(ops=ops, metrics=values, columns=columns)

@@ -1,6 +1,6 @@
 """The NB201 benchmark store: one HDF5 file built from the source table, opened fast, queried cheaply.
 
-Schema (`schema_version` 1):
+Schema (`schema_version` 2: 1 plus a `crc32` attribute on every dataset):
   attrs: format="proxynas-nb201", schema_version, source, proxynas_version, built_utc
   archs/arch_str        (15625,) ascii   official arch strings, row i = official index i
   archs/ops             (15625, 6) uint8 op ids in arch-string edge order (see `spaces.nb201.OPS`)
@@ -12,6 +12,7 @@ Schema (`schema_version` 1):
                         train_time_epoch_s, train_time_total_s, hw_<device>_<metric>; each has
                         attr `source_column` naming the table column it came from
   precomputed/<source>/<dataset>/<proxy>/{score,time}  (15625,) float64, NaN where absent
+  every dataset: attr `crc32` of its bytes, verified when it is read
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from proxynas.spaces import nb201
 from proxynas.tasks import get_task
 
 FORMAT = "proxynas-nb201"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_FILE = "nb201.h5"
 
 

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
 from proxynas.atomic import atomic_h5
+from proxynas.bench.h5store import seal
 from proxynas.errors import ProxynasError
 from proxynas.spaces.cell import IndexMap
 from proxynas.tasks import TNB101_SCORES, get_task
 
 NON_PROXY_KEYS = {"idx", "arch", "val_accuracy", "id"}
+# A source or proxy name becomes one HDF5 group level: no '/', no '..', not empty.
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 OUR_NAMES = {"jacov": "jacob_cov"}  # Suite-Zero's proxy names that differ from ours
 
 
@@ -58,6 +62,9 @@ def read_suite_zero(path: Path, index: IndexMap) -> dict[str, dict[str, dict[str
             raise ProxynasError(f"{path}: task {task_key!r} does not map architectures to scores")
         arrays: dict[str, dict[str, np.ndarray]] = {}
         for arch_key, entry in entries.items():
+            if not isinstance(entry, dict):
+                raise ProxynasError(f"{path}: task {task_key!r}, {arch_key}: expected {{proxy: {{'score', 'time'}}}}, "
+                                    f"got a {type(entry).__name__}")
             try:
                 row = index.index_of(parse_cell(arch_key))
             except ProxynasError as exc:
@@ -65,6 +72,9 @@ def read_suite_zero(path: Path, index: IndexMap) -> dict[str, dict[str, dict[str
             for proxy, value in entry.items():
                 if proxy in NON_PROXY_KEYS:
                     continue
+                if not NAME.fullmatch(proxy) or ".." in proxy:
+                    raise ProxynasError(f"{path}: {task_key} {arch_key}: {proxy!r} is not a usable proxy name "
+                                        "(letters, digits, '_', '.', '-')")
                 if not isinstance(value, dict) or "score" not in value:
                     raise ProxynasError(f"{path}: {task_key} {arch_key} {proxy}: expected {{'score', 'time'}}")
                 slot = arrays.setdefault(proxy, {"score": np.full(size, np.nan), "time": np.full(size, np.nan)})
@@ -84,6 +94,9 @@ def _number(value) -> float:
 
 def import_suite_zero(store_path: Path, json_path: Path, index: IndexMap, name: str = "suite_zero") -> dict:
     """Add (or replace) precomputed source `name` in the store; returns archs scored per task."""
+    if not NAME.fullmatch(name) or ".." in name:
+        raise ProxynasError(f"{name!r} is not a usable source name: 1-64 letters, digits, '_', '.', '-', "
+                            "starting with a letter or digit")
     scores = read_suite_zero(Path(json_path), index)
     with atomic_h5(Path(store_path), copy_from=Path(store_path)) as h5:
         key = f"precomputed/{name}"
@@ -95,5 +108,6 @@ def import_suite_zero(store_path: Path, json_path: Path, index: IndexMap, name: 
             for proxy, arrays in proxies.items():
                 for field, values in arrays.items():
                     group[f"{dataset}/{proxy}/{field}"] = values
+        seal(group)
     return {ds: int(np.any([~np.isnan(a["score"]) for a in p.values()], axis=0).sum()) if p else 0
             for ds, p in scores.items()}

@@ -25,7 +25,7 @@ from proxynas.errors import ProxynasError
 from proxynas.spaces import tnb101
 from proxynas.tasks import TNB101_SCORES
 
-FORMAT, SCHEMA_VERSION = "proxynas-tnb101", 1
+FORMAT, SCHEMA_VERSION = "proxynas-tnb101", 2
 SOURCE = "tnb101/tnb101_micro_zen_all.zip"
 STORE_FILE = "tnb101.h5"
 _MEMBER = re.compile(r"benchmark--transbench101_micro--(\w+)--\d+\.json$")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import tempfile
+from pathlib import Path
 
 import click
 
@@ -54,6 +56,33 @@ device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), def
                              callback=_cuda_must_exist)
 space_option = click.option("--space", type=Registered("proxynas.spaces.base", "space_names", "get_space"),
                             default="nb201", show_default=True, help="The search space.")
+def _writable(ctx, param, value):
+    """Check an output path before any work: its folder exists and takes a new file (a test file is made and
+    removed), so a long fit or scoring run never fails only at the end."""
+    if value is None:
+        return value
+    folder = Path(value).resolve().parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".proxynas-write-test-"):
+            pass
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write to {value} ({exc.strerror or exc})", ctx, param) from None
+    return value
+
+
+def output_path(*names: str, **options):
+    """An option naming a file the command writes, checked to be writable at start-up."""
+    return click.option(*names, type=click.Path(path_type=Path, dir_okay=False), callback=_writable, **options)
+
+
+MAX_SEED = 2 ** 32 - 1  # seeds feed numpy, torch and XGBoost, plus small offsets: this range suits all three
+
+
+def seed_option(help_text: str):
+    """`--seed`, checked to be in 0..2^32-1 (one clear line otherwise)."""
+    return click.option("--seed", type=click.IntRange(0, MAX_SEED), default=0, show_default=True, help=help_text)
+
+
 quiet_option = click.option("--quiet", is_flag=True, help="No progress bar.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 
@@ -87,14 +116,45 @@ def echo_json(value) -> None:
     click.echo(json.dumps(value, indent=2, allow_nan=True))
 
 
+MAX_LINE_BYTES = 4096  # an architecture line longer than this is not one
+MAX_LINES = 1_000_000  # more than any benchmark has cells
+
+
+def read_lines(source: str) -> list[str]:
+    """The non-blank stripped lines of a file, or of stdin for '-': UTF-8, bounded in line length and
+    count, so a binary file, a closed stdin or an endless stream (/dev/zero) is one clear error."""
+    if source == "-":
+        if sys.stdin is None or sys.stdin.closed:
+            raise ProxynasError("stdin is closed: give the architectures as arguments or in a file")
+        return _bounded_lines(sys.stdin.buffer, "stdin")
+    with open(source, "rb") as handle:
+        return _bounded_lines(handle, source)
+
+
+def _bounded_lines(handle, name: str) -> list[str]:
+    lines = []
+    for number in range(1, MAX_LINES + 2):
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return lines
+        if number > MAX_LINES:
+            raise ProxynasError(f"{name} has more than {MAX_LINES:,} lines")
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise ProxynasError(f"{name}: line {number} is longer than {MAX_LINE_BYTES} bytes (not an architecture)")
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ProxynasError(f"{name}: line {number} is not UTF-8 text") from None
+        if line:
+            lines.append(line)
+    return lines
+
+
 def read_tokens(tokens: tuple[str, ...]) -> list[str]:
     """Architecture tokens from the command line; '-' reads more, one per line, from stdin."""
     result = []
     for token in tokens:
-        if token == "-":
-            result.extend(line.strip() for line in sys.stdin if line.strip())
-        else:
-            result.append(token)
+        result.extend(read_lines("-") if token == "-" else [token])
     if not result:
         raise ProxynasError("no architectures given")
     return result

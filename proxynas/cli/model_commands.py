@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, echo_table, finite_or_none,
-                                 json_option, progress_bar, quiet_option, read_tokens, space_option)
+                                 json_option, output_path, progress_bar, quiet_option, read_lines, read_tokens,
+                                 seed_option, space_option)
 from proxynas.defaults import SURROGATE_PROXIES
 
 
@@ -22,9 +23,9 @@ from proxynas.defaults import SURROGATE_PROXIES
 @click.option("--zc-source", default="engine", show_default=True,
               help="'engine' (compute and cache) or a precomputed source imported with `data import-zc`.")
 @click.option("--target", type=click.Choice(["test", "val"]), default="test", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the sample, batch and model.")
-@click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="Where to save the model (JSON metadata; XGBoost members beside it).")
+@seed_option("Seed for the sample, batch and model.")
+@output_path("--model", "model_path", required=True,
+             help="Where to save the model (JSON metadata; XGBoost members beside it).")
 @click.option("--eval-size", type=click.IntRange(0), default=0, help="Held-out cells to evaluate on.")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @device_option
@@ -62,7 +63,8 @@ def fit(space, dataset, train_size, groups, proxies, zc_source, target, seed, mo
 @cli.command()
 @click.argument("archs", nargs=-1)
 @click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True)
-@click.option("--archs", "archs_file", type=click.File("r"), help="File (or -) with one arch per line.")
+@click.option("--archs", "archs_file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="File (or -) with one arch per line.")
 @device_option
 @quiet_option
 @json_option
@@ -74,7 +76,7 @@ def predict(archs, model_path, archs_file, device, quiet, as_json):
 
     model = Surrogate.load(model_path)
     bench = open_benchmark(model.features.space)
-    tokens = list(archs) + ([line.strip() for line in archs_file if line.strip()] if archs_file else [])
+    tokens = list(archs) + (read_lines(archs_file) if archs_file else [])
     cells = [bench.index.resolve(t) for t in read_tokens(tuple(tokens))]
     with progress_bar(quiet, "features") as progress:
         mean, std = model.predict(features.build(cells, model.features, bench, device, progress), return_std=True)

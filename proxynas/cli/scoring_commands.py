@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from proxynas.cli.common import (cli, dataset_option, device_option, echo_json, echo_table, finite_or_none,
-                                 json_option, progress_bar, quiet_option, space_option)
+                                 json_option, output_path, progress_bar, quiet_option, read_lines, seed_option,
+                                 space_option)
 from proxynas.defaults import SCORE_PROXIES
 from proxynas.errors import ProxynasError
 
@@ -20,11 +21,11 @@ def scoring_options(command):
         dataset_option,
         click.option("--proxies", default=",".join(SCORE_PROXIES), show_default=True,
                      help="Comma-separated proxy names, or 'all'."),
-        click.option("--archs", "archs_file", type=click.File("r"), help="File (or -) with one arch per line."),
-        click.option("--sample", type=int, help="Score N architectures sampled uniformly."),
+        click.option("--archs", "archs_file", type=click.Path(dir_okay=False, allow_dash=True),
+                     help="File (or -) with one arch per line."),
+        click.option("--sample", type=click.IntRange(1), help="Score N architectures sampled uniformly."),
         click.option("--all", "all_archs", is_flag=True, help="Score every architecture of the space."),
-        click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed for sampling, the image batch and weight init."),
+        seed_option("Seed for sampling, the image batch and weight init."),
         click.option("--batch-size", type=int, default=64, show_default=True),
         click.option("--input", "input_kind", type=click.Choice(["images", "noise"]), default=None,
                      help="images (default where the task has an image file) or Gaussian noise (TransNAS tasks)."),
@@ -46,7 +47,7 @@ def run_scoring(bench, space, dataset, proxies, archs_file, sample, all_archs, s
     from proxynas.data import BatchSpec
     from proxynas.selection import select_archs
 
-    archs = select_archs(space, bench, archs_file, sample, all_archs, seed)
+    archs = select_archs(space, bench, read_lines(archs_file) if archs_file else None, sample, all_archs, seed)
     spec = BatchSpec(dataset, input_kind, batch_size, seed, str(images) if images else None)
     with progress_bar(quiet, "scoring") as progress:
         table = scoring.score(archs, registry.parse_list(proxies), spec, device, progress=progress)
@@ -60,7 +61,7 @@ def setting_dict(space: str, spec, device: str) -> dict:
 
 @cli.command()
 @scoring_options
-@click.option("--output", type=click.Path(path_type=Path, dir_okay=False), help="Write results to .csv or .json.")
+@output_path("--output", help="Write results to .csv or .json.")
 def score(output, **options):
     """Score architectures with zero-cost proxies (cached; resumes where a killed run stopped)."""
     from proxynas.bench import open_benchmark
@@ -114,7 +115,7 @@ def write_scores(path: Path, payload: dict) -> None:
 @scoring_options
 @click.option("--metric", type=click.Choice(["test", "val"]), default="test", show_default=True,
               help="200-epoch test or validation accuracy.")
-@click.option("--plot", type=click.Path(path_type=Path, dir_okay=False), help="Write a scatter plot (PNG).")
+@output_path("--plot", help="Write a scatter plot (PNG).")
 def correlate(metric, plot, **options):
     """Correlate proxy scores with benchmark accuracy: Spearman, Kendall, top-10% precision, rank vote."""
     from proxynas import metrics, proxies

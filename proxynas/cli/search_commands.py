@@ -9,7 +9,8 @@ import click
 
 from proxynas import paths
 from proxynas.cli.common import (Registered, cli, dataset_option, device_option, echo_json, echo_table,
-                                 finite_or_none, json_option, progress_bar, quiet_option, read_tokens, space_option)
+                                 finite_or_none, json_option, progress_bar, quiet_option, read_lines, read_tokens,
+                                 seed_option, space_option)
 from proxynas.defaults import SCORE_PROXIES
 
 
@@ -19,7 +20,7 @@ from proxynas.defaults import SCORE_PROXIES
 @click.option("--budget", type=click.IntRange(1), default=20, show_default=True, help="Full trainings allowed.")
 @click.option("--strategy", type=Registered("proxynas.search", "strategy_names", "get_strategy_class"),
               default="guided", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@seed_option("Seed of the strategy (and of its proxies' batch).")
 @click.option("--proxies", default=None, help="Proxies the guided search scores candidates with.")
 @click.option("--zc-source", default=None,
               help="'engine' (compute them) or a source imported into the benchmark. Default: the engine, except "
@@ -61,7 +62,7 @@ def search(quiet, as_json, proxies, **options):
 
 
 @cli.command()
-@click.argument("archs_file", metavar="[FILE|-]", type=click.File("r"), default="-")
+@click.argument("archs_file", metavar="[FILE|-]", type=click.Path(dir_okay=False, allow_dash=True), default="-")
 @space_option
 @dataset_option
 @click.option("--by", default="vote", show_default=True, help="A proxy name, 'vote' or 'surrogate'.")
@@ -69,7 +70,7 @@ def search(quiet, as_json, proxies, **options):
 @click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Surrogate model (for --by surrogate).")
 @click.option("--top", type=click.IntRange(1), help="Show only the best K.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the batch and weight init.")
+@seed_option("Seed of the batch and weight init.")
 @click.option("--batch-size", type=int, default=64, show_default=True, help="Proxy input batch size.")
 @device_option
 @quiet_option
@@ -81,7 +82,7 @@ def rank(archs_file, space, dataset, by, proxies, model_path, top, seed, batch_s
     from proxynas.data import BatchSpec
 
     bench = open_benchmark(space)
-    cells = [bench.index.resolve(t) for t in read_tokens(tuple(line.strip() for line in archs_file if line.strip()))]
+    cells = [bench.index.resolve(t) for t in read_tokens(tuple(read_lines(archs_file)))]
     with progress_bar(quiet, "scoring") as progress:
         order, columns = ranking.rank(cells, by, BatchSpec(dataset, batch_size=batch_size, seed=seed), proxies,
                                       model_path, bench, progress, device)
@@ -102,7 +103,7 @@ def rank(archs_file, space, dataset, by, proxies, model_path, top, seed, batch_s
 @click.option("--epochs", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--train-batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--val-fraction", type=float, default=0.1, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Split, init, shuffling and augmentation.")
+@seed_option("Split, init, shuffling and augmentation.")
 @device_option
 @quiet_option
 @json_option

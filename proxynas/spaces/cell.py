@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -297,6 +298,6 @@ class IndexMap:
     def resolve(self, token: str) -> CellArch:
         """Read one user-given architecture: an index or anything the space parses."""
         stripped = token.strip()
-        if stripped.lstrip("-").isdigit():
+        if re.fullmatch(r"-?[0-9]+", stripped):  # ASCII digits only: '²'.isdigit() is true, int('²') fails
             return self.arch_at(int(stripped))
         return self.space.parse(stripped)
