@@ -108,15 +108,17 @@ def scorer(spec: BatchSpec, device: str = "cpu", cache: ScoreCache | None = None
 
 def _drive(jobs: dict, spec: BatchSpec, executor, cache: ScoreCache, setting: str, progress,
            flush_seconds: float) -> None:
-    """Put every job's results in `cache` as the executor yields them, flushing at least every `flush_seconds`."""
-    last_flush = time.monotonic()
+    """Put every job's results in `cache` as the executor yields them, flushing at least every `flush_seconds`:
+    the first cell at once, then after 1, 2, 4, ... seconds up to that bound, so a short run killed early
+    keeps what it did."""
+    last_flush, wait = time.monotonic(), 0.0
     try:
         for done, (arch, results) in enumerate(executor.run(list(jobs.items()), spec), start=1):
             for proxy, (value, reason) in results.items():
                 cache.put(setting, proxy.key, arch.code, value, reason)
-            if time.monotonic() - last_flush >= flush_seconds:
+            if time.monotonic() - last_flush >= wait:
                 cache.flush()
-                last_flush = time.monotonic()
+                last_flush, wait = time.monotonic(), min(flush_seconds, max(1.0, 2 * wait))
             if progress:
                 progress(done, len(jobs))
     finally:

@@ -202,3 +202,13 @@ def test_a_malformed_segment_is_quarantined_and_the_rest_kept(tmp_path, caplog, 
     assert caplog.text.count("moved it to") == 1
     ScoreCache(tmp_path).compact(min_segments=1)  # compaction keeps the good rows and never deletes the bad file
     assert scoring.score(archs, proxies.parse_list("synflow"), SPEC, cache=ScoreCache(tmp_path)).computed_cells == 0
+
+
+def test_a_run_killed_in_its_first_seconds_keeps_its_first_cells(tmp_path):
+    """Issue 16: with the 30 s flush bound, a run killed at 15 s used to lose everything."""
+    child = start_child(tmp_path, n=20, flush=30.0, pause=0.2)
+    child.stdout.readline()  # the first cell is reported after it is flushed
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    resumed = scoring.score(nb201.sample(20, 0), proxies.parse_list(PROXIES), SPEC, cache=ScoreCache(tmp_path))
+    assert resumed.computed_cells <= 19
