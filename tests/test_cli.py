@@ -63,6 +63,10 @@ def test_query_reads_indices_and_tuples_from_stdin(bench):
     (["score", "--sample", "2", "--output", "/nonexistent/x.json"], "cannot write to /nonexistent/x.json"),
     pytest.param(["rank", "--device", "cuda"], "no CUDA device", marks=pytest.mark.skipif(
         torch.cuda.is_available(), reason="the error is for machines without CUDA")),
+    pytest.param(["rank", "--device", "cuda:7"], "no CUDA device", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="the error is for machines without CUDA")),
+    (["score", "--sample", "2", "--device", "tpu"], "unknown device 'tpu'"),
+    (["score", "--sample", "2", "--device", "cpu:1"], "unknown device 'cpu:1'"),
 ])
 def test_errors_are_one_line_with_exit_code_2(bench, args, message):
     result = run(*args)
@@ -159,3 +163,12 @@ def test_closed_or_endless_stdin_is_one_clear_line(bench, command, stdin, tmp_pa
                               preexec_fn=(lambda: os.close(0)) if stdin == "closed" else None)
     message = "stdin is closed" if stdin == "closed" else "line 1 is longer than 4096 bytes"
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+@pytest.mark.skipif(torch.cuda.is_available() or torch.backends.mps.is_available(), reason="a CPU-only machine")
+def test_the_default_device_is_the_best_one_present(bench):
+    from proxynas.devices import resolve_device
+
+    assert resolve_device("auto") == "cpu"
+    scored = run("score", "--sample", "2", "--proxies", "params", "--json", "--quiet")
+    assert json.loads(scored.stdout)["setting"]["device"] == "cpu"

@@ -43,19 +43,21 @@ dataset_option = click.option("--dataset", "--task", "dataset",
                               "ImageNet16-120 on nb201, segmentsemantic on tnb101.")
 
 
-def _cuda_must_exist(ctx, param, value):
-    if value == "cuda":
-        import torch
+def _device(ctx, param, value):
+    from proxynas.devices import resolve_device
 
-        if not torch.cuda.is_available():
-            raise click.BadParameter("no CUDA device is available to PyTorch here", ctx, param)
-    return value
+    try:
+        return resolve_device(value)
+    except ProxynasError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
 
 
-device_option = click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-                             callback=_cuda_must_exist)
+device_option = click.option("--device", default="auto", show_default=True, callback=_device,
+                             help="auto (CUDA if present, else Apple mps, else cpu), cpu, cuda, cuda:N or mps.")
 space_option = click.option("--space", type=Registered("proxynas.spaces.base", "space_names", "get_space"),
                             default="nb201", show_default=True, help="The search space.")
+
+
 def _writable(ctx, param, value):
     """Check an output path before any work: its folder exists and takes a new file (a test file is made and
     removed), so a long fit or scoring run never fails only at the end."""
