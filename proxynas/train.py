@@ -39,6 +39,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     val_fraction: float = 0.1
     seed: int = 0
+    max_images: int | None = None  # train and validate on a seeded subset of this many images (None: all)
 
 
 @dataclass
@@ -58,8 +59,10 @@ def load_split(source: Path, config: TrainConfig) -> Split:
         raise ProxynasError(f"{source}: {len(images)} images are too few to split for training")
     if not 0 < config.val_fraction < 1:
         raise ProxynasError(f"the validation fraction must lie in (0, 1), got {config.val_fraction}")
-    order = np.random.default_rng(config.seed).permutation(len(images))
-    n_val = max(1, int(round(config.val_fraction * len(images))))
+    if config.max_images is not None and config.max_images < 4:
+        raise ProxynasError(f"a training subset needs at least 4 images, not {config.max_images}")
+    order = np.random.default_rng(config.seed).permutation(len(images))[:config.max_images]
+    n_val = max(1, int(round(config.val_fraction * len(order))))
     val, train = order[:n_val], order[n_val:]
     x = torch.from_numpy(images.transpose(0, 3, 1, 2).astype(np.float32))
     mean, std = x[train].mean(dim=(0, 2, 3), keepdim=True), x[train].std(dim=(0, 2, 3), keepdim=True)

@@ -97,3 +97,16 @@ def test_search_cli_with_real_training_reports_every_history(tiny_data):
     assert payload["trainings"] == 2 and np.isnan(payload["test_acc"])
     assert sorted(payload["histories"]) == sorted(s["arch"] for s in payload["trajectory"])
     assert all(len(h) == 1 and h[0]["val_acc"] >= 0 for h in payload["histories"].values())
+
+
+def test_training_on_a_seeded_subset_of_the_images(data_dir):
+    source = data_dir / "images" / "cifar10_train_first4000.npz"
+    config = training.TrainConfig(epochs=1, batch_size=20, val_fraction=0.25, seed=3, max_images=40)
+    split = training.load_split(source, config)
+    assert len(split.train_x) == 30 and len(split.val_x) == 10
+    again = training.load_split(source, config)
+    assert torch.equal(split.train_x, again.train_x) and torch.equal(split.val_y, again.val_y)
+    result = CliRunner().invoke(cli, ["train", "6111", "--data", str(source), "--epochs", "1", "--max-images", "40",
+                                      "--train-batch-size", "20", "--quiet", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["config"]["max_images"] == 40

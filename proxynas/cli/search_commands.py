@@ -103,11 +103,12 @@ def rank(archs_file, space, dataset, by, proxies, model_path, top, seed, batch_s
 @click.option("--epochs", type=click.IntRange(1), default=200, show_default=True)
 @click.option("--train-batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--val-fraction", type=float, default=0.1, show_default=True)
+@click.option("--max-images", type=click.IntRange(4), help="Use a seeded subset of this many images (default: all).")
 @seed_option("Split, init, shuffling and augmentation.")
 @device_option
 @quiet_option
 @json_option
-def train(arch, space, data, epochs, train_batch_size, val_fraction, seed, device, quiet, as_json):
+def train(arch, space, data, epochs, train_batch_size, val_fraction, max_images, seed, device, quiet, as_json):
     """Train one architecture for real (NB201 recipe; checkpointed each epoch, so a killed run resumes)."""
     from proxynas.spaces.base import get_space
     from proxynas.train import TrainConfig, train as train_cell
@@ -118,7 +119,8 @@ def train(arch, space, data, epochs, train_batch_size, val_fraction, seed, devic
         cell = open_benchmark(space).index.resolve(arch)
     else:
         cell = get_space(space).parse(arch)
-    config = TrainConfig(epochs=epochs, batch_size=train_batch_size, val_fraction=val_fraction, seed=seed)
+    config = TrainConfig(epochs=epochs, batch_size=train_batch_size, val_fraction=val_fraction, seed=seed,
+                         max_images=max_images)
     with progress_bar(quiet, "epochs") as progress:
         history = train_cell(cell, data, config, device, paths.cache_dir() / "checkpoints", progress)
     if as_json:
