@@ -168,6 +168,9 @@ def write_markdown(result: dict) -> None:
         return f"{entry['rho'][name]:.3f} [{low:.2f}, {high:.2f}]" + (f" (pub. {published:.3f})" if published else "")
 
     lines += [f"| {name} | " + " | ".join(fmt(t, name) for t in tasks) + " |" for name in names]
+    for name in ("params", "flops"):
+        row = [result["tasks"][t].get("all_cells_rho", {}).get(name) for t in tasks]
+        lines.append(f"| {name}, all 4,096 cells | " + " | ".join("" if r is None else f"{r:.3f}" for r in row) + " |")
     lines += ["", "On Suite-Zero's 711 cells: ρ of our scores / ρ of Suite-Zero's scores (their Taskonomy images) / "
               "rank agreement between the two.", "", "| proxy | " + " | ".join(tasks) + " |",
               "|---|" + "---|" * len(tasks)]

@@ -13,8 +13,14 @@ The public API, imported on first use (so `import proxynas` and the command line
 from __future__ import annotations
 
 import importlib
+import os
 
 __version__ = "0.1.0"
+
+# OpenMP threads that wait for work sleep instead of spinning, unless the user chose otherwise: on a busy
+# laptop spinning threads fight other processes for the cores (benchmarks/results/speed_under_load.md).
+# It takes effect when proxynas is imported before torch (always so for the command line).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 _EXPORTS = {
     "get_space": "proxynas.spaces.base", "register_space": "proxynas.spaces.base",
