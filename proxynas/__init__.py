@@ -17,10 +17,13 @@ import os
 
 __version__ = "0.1.0"
 
-# OpenMP threads that wait for work sleep instead of spinning, unless the user chose otherwise: on a busy
-# laptop spinning threads fight other processes for the cores (benchmarks/results/speed_under_load.md).
-# It takes effect when proxynas is imported before torch (always so for the command line).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenMP threads that wait for work spin briefly, then sleep, unless the user chose a wait policy: libgomp's
+# long default spin made scoring 5x slower beside two busy processes on a 2-core machine, PASSIVE made it
+# 38% slower on a quiet one; 10,000 spins keeps the quiet speed and PASSIVE's speed under load
+# (benchmarks/results/speed_under_load.md). It takes effect when proxynas is imported before torch (always
+# so for the command line).
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 _EXPORTS = {
     "get_space": "proxynas.spaces.base", "register_space": "proxynas.spaces.base",

@@ -31,6 +31,9 @@ def scoring_options(command):
                      help="images (default where the task has an image file) or Gaussian noise (TransNAS tasks)."),
         click.option("--images", type=click.Path(path_type=Path), help="npz file or CIFAR python folder."),
         device_option,
+        click.option("--workers", type=click.IntRange(1),
+                     help="Score on a local Dask cluster of N single-threaded worker processes (needs proxynas[dask])."),
+        click.option("--scheduler", help="Score on the existing Dask cluster at this scheduler address."),
         quiet_option,
         json_option,
     ]
@@ -40,17 +43,25 @@ def scoring_options(command):
 
 
 def run_scoring(bench, space, dataset, proxies, archs_file, sample, all_archs, seed, batch_size, input_kind, images,
-                device, quiet, **_):
-    """Select architectures and score them; returns (archs, ScoreTable, BatchSpec)."""
+                device, workers, scheduler, quiet, **_):
+    """Select architectures and score them (here, or on a Dask cluster); returns (archs, ScoreTable, BatchSpec)."""
     from proxynas import proxies as registry
     from proxynas import scoring
     from proxynas.data import BatchSpec
     from proxynas.selection import select_archs
 
+    executor = None
+    if workers is not None or scheduler is not None:
+        from proxynas.dask_executor import DaskExecutor
+
+        if device != "cpu":
+            raise ProxynasError(f"Dask workers score on their CPUs: pass --device cpu with --workers/--scheduler "
+                                f"(the device here is {device})")
+        executor = DaskExecutor(scheduler, workers)
     archs = select_archs(space, bench, read_lines(archs_file) if archs_file else None, sample, all_archs, seed)
     spec = BatchSpec(dataset, input_kind, batch_size, seed, str(images) if images else None)
     with progress_bar(quiet, "scoring") as progress:
-        table = scoring.score(archs, registry.parse_list(proxies), spec, device, progress=progress)
+        table = scoring.score(archs, registry.parse_list(proxies), spec, device, progress=progress, executor=executor)
     return archs, table, spec
 
 
