@@ -189,6 +189,8 @@ def write_markdown(result: dict) -> None:
         entry = result["tasks"][task]
         if name not in entry["rho"]:
             return ""
+        if not np.isfinite(entry["rho"][name]):
+            return f"no value ({entry['failures'].get(name, 0)} cells NaN with a reason)"
         low, high = entry["bootstrap_95"][name]
         published = PUBLISHED.get(name, {}).get(task)
         return f"{entry['rho'][name]:.3f} [{low:.2f}, {high:.2f}]" + (f" (pub. {published:.3f})" if published else "")
