@@ -13,7 +13,6 @@ from proxynas.cache import ScoreCache
 from proxynas.cli import cli
 from proxynas.data import BatchSpec
 from proxynas.dask_executor import DaskExecutor, score_chunk
-from proxynas.executors import InProcessExecutor
 from proxynas.spaces import nb201
 
 distributed = pytest.importorskip("distributed")
