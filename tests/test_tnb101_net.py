@@ -85,3 +85,16 @@ def test_every_proxy_scores_a_transnas_task(tmp_path):
             continue
         assert np.isfinite(table.scores[name]).all(), (name, table.failures.get(name))
     assert table.scores["synflow"][0] > table.scores["synflow"][2]  # all-3x3 has far more paths
+
+
+def test_every_weighted_layer_is_drawn_from_the_seed():
+    """The decoders' transposed convs too: scores on dense tasks must not depend on the global RNG."""
+    from proxynas.spaces.init import init_weights
+
+    arch = tnb101.SPACE.parse("3_13_321")
+    first = init_weights(tnb101.SPACE.build_network(arch, "normal", "zero-cost"), 7)
+    torch.manual_seed(12345)  # a different global state while building the second copy
+    second = init_weights(tnb101.SPACE.build_network(arch, "normal", "zero-cost"), 7)
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in first.modules())
+    for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
+        assert torch.equal(a, b), name

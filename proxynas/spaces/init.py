@@ -1,7 +1,8 @@
 """PyTorch's default weight initialisation, drawn from a per-network generator instead of the global RNG.
 
-Conv and linear layers get what their `reset_parameters` gives (Kaiming uniform with a = sqrt(5),
-bias uniform in ±1/sqrt(fan_in)), layer by layer in module order, which is the order a network's
+Conv, transposed conv and linear layers get what their `reset_parameters` gives (Kaiming uniform with
+a = sqrt(5), bias uniform in ±1/sqrt(fan_in), fan_in = the size of one weight slice along dim 0 for
+all three), layer by layer in module order, which is the order a network's
 constructor creates them: the weights equal those of `torch.manual_seed(seed)` followed by
 construction, but two threads building networks at once cannot disturb each other's draws.
 """
@@ -15,11 +16,12 @@ from torch import nn
 
 
 def init_weights(net: nn.Module, seed: int) -> nn.Module:
-    """Re-draw every conv/linear weight and bias of `net` from a generator seeded with `seed`."""
+    """Re-draw every conv, transposed conv and linear weight and bias of `net` from a generator seeded with
+    `seed` (a layer left out would keep weights from the global RNG: scores would change run to run)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for module in net.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
                 fan_in = module.weight[0].numel()
                 a = math.sqrt(5)
                 bound = math.sqrt(3.0) * math.sqrt(2.0 / (1 + a ** 2)) / math.sqrt(fan_in)
