@@ -6,6 +6,7 @@ noise all come from an explicit seed, so a batch is a pure function of its `Batc
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 import zipfile
@@ -124,7 +125,19 @@ def _image_source(spec: BatchSpec) -> Path:
 
 
 def batch_digest(spec: BatchSpec) -> str:
-    """SHA-256 (first 16 hex digits) of the inputs and labels `spec` gives."""
+    """SHA-256 (first 16 hex digits) of the inputs and labels `spec` gives; computed again only when the
+    image file (or folder) changes size or modification time."""
+    source = _image_source(spec)
+    files = sorted(p for p in source.iterdir() if p.is_file()) if source.is_dir() else [source]
+    try:
+        stamp = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    except OSError:
+        stamp = ()  # missing: make_batch says so
+    return _digest(spec, stamp)
+
+
+@functools.lru_cache(maxsize=32)
+def _digest(spec: BatchSpec, stamp: tuple) -> str:
     inputs, labels = make_batch(spec)
     digest = hashlib.sha256(inputs.numpy().tobytes())
     digest.update(labels.numpy().tobytes())
