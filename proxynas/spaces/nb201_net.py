@@ -46,7 +46,23 @@ def make_op(name: str, channels: int, affine: bool, track: bool) -> nn.Module:
     raise ValueError(f"unknown NB201 op {name!r}")
 
 
-class Cell(nn.Module):
+class CellGraph(nn.Module):
+    """A cell's forward pass: node j = sum over its run edges (i -> j) of op(node i); the output is the last
+    node. Subclasses set `edges` (modules by key) and `_inputs` (per node, its (source, key) pairs), and say
+    in `_zeros` what a node without run inputs holds."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        nodes = [x]
+        for inputs in self._inputs:
+            terms = [self.edges[i](nodes[src]) for src, i in inputs]
+            nodes.append(sum(terms[1:], terms[0]) if terms else self._zeros(x))
+        return nodes[-1]
+
+    def _zeros(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+
+class Cell(CellGraph):
     """One NB201 cell: node j = sum over edges (i -> j) of op(node i); the output is node 3.
 
     `none` edges add exact zeros, so they are never run. With `skip_dead_edges`, edges fed only by
@@ -60,13 +76,6 @@ class Cell(nn.Module):
         run = SPACE.live_edges(arch) if skip_dead_edges else [OPS[op] != "none" for op in arch]
         self._inputs = [[(src, i) for i, ((src, dst), on) in enumerate(zip(EDGES, run)) if dst == t and on]
                         for t in range(1, NUM_NODES)]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for inputs in self._inputs:
-            terms = [self.edges[i](nodes[src]) for src, i in inputs]
-            nodes.append(sum(terms[1:], terms[0]) if terms else torch.zeros_like(x))
-        return nodes[-1]
 
 
 class ResidualReduction(nn.Module):

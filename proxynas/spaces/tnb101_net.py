@@ -21,11 +21,13 @@ the cells' BNs without affine parameters or running statistics, as for NAS-Bench
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
 from proxynas.spaces.base import CONVENTIONS
-from proxynas.spaces.nb201_net import ReLUConvBN
+from proxynas.spaces.nb201_net import CellGraph, ReLUConvBN
 from proxynas.spaces.tnb101 import EDGES, MACRO, OPS, SPACE, Arch
 from proxynas.tasks import Task, get_task
 
@@ -63,7 +65,7 @@ def make_op(name: str, c_in: int, c_out: int, stride: int, affine: bool, track: 
     return ReLUConvBN(c_in, c_out, kernel, stride, affine, track)
 
 
-class MicroCell(nn.Module):
+class MicroCell(CellGraph):
     """Node j = sum over edges (i -> j) of op(node i); the edges from node 0 change stride and channels.
 
     `none` edges are not run (they add exact zeros); with `skip_dead_edges`, neither are edges fed only
@@ -82,14 +84,7 @@ class MicroCell(nn.Module):
                                           affine, track)
         self.edges = nn.ModuleDict(modules)
         self._inputs = [[(src, str(i)) for i, (src, dst) in enumerate(EDGES) if dst == t and str(i) in modules]
-                        for t in range(1, max(dst for _, dst in EDGES) + 1)]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nodes = [x]
-        for inputs in self._inputs:
-            terms = [self.edges[i](nodes[src]) for src, i in inputs]
-            nodes.append(sum(terms[1:], terms[0]) if terms else self._zeros(x))
-        return nodes[-1]
+                        for t in range(1, SPACE.num_nodes)]
 
     def _zeros(self, x: torch.Tensor) -> torch.Tensor:
         n, _, h, w = x.shape
@@ -210,6 +205,7 @@ def _weighted_ops(arch: Arch) -> list[list[tuple[int, int, int]]]:
     return cells
 
 
+@functools.cache
 def _stem_and_head(task: Task) -> tuple[int, int]:
     """(parameters, multiply-adds per input) of everything but the cells: measured once on a network
     whose cells are all `none`."""
@@ -234,20 +230,11 @@ def _hooked_macs(net: nn.Module, task: Task) -> int:
     return total[0]
 
 
-_FIXED: dict[str, tuple[int, int]] = {}
-
-
-def _fixed_costs(task: Task) -> tuple[int, int]:
-    if task.name not in _FIXED:
-        _FIXED[task.name] = _stem_and_head(task)
-    return _FIXED[task.name]
-
-
 def count_parameters(arch: Arch, task: Task | str) -> int:
     """Parameters of the benchmark network, counted from the cell (equal to NAS-Bench-Suite-Zero's)."""
     task = get_task(task)
     cells = sum(ci * co * k + 2 * co for ops in _weighted_ops(arch) for ci, co, k in ops)  # each op ends in a BN
-    return _fixed_costs(task)[0] + cells
+    return _stem_and_head(task)[0] + cells
 
 
 def count_flops(arch: Arch, task: Task | str) -> int:
@@ -258,4 +245,4 @@ def count_flops(arch: Arch, task: Task | str) -> int:
     for (_, _, stride), ops in zip(cell_layout(), _weighted_ops(arch)):
         side //= stride
         total += sum(side * side * co * ci * k for ci, co, k in ops)
-    return _fixed_costs(task)[1] + total * max(task.tiles, 1)
+    return _stem_and_head(task)[1] + total * max(task.tiles, 1)
