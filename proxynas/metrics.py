@@ -53,6 +53,20 @@ def rank_vote(score_columns: list[np.ndarray], higher_is_better: list[bool] | No
         return np.where(counts > 0, np.nansum(stacked, axis=0) / np.maximum(counts, 1), np.nan)
 
 
+def log_rank_sum(score_columns: list[np.ndarray], higher_is_better: list[bool]) -> np.ndarray:
+    """Sum over columns of log(rank / n), rank 1..n best last (ties share their mean rank): the AZ-NAS and
+    VKDNW aggregation. A NaN ranks below every value of its column (as the originals' -inf does); a row
+    that is NaN in every column is NaN."""
+    total = np.zeros(len(score_columns[0]))
+    missing = np.ones(len(total), dtype=bool)
+    for column, higher in zip(score_columns, higher_is_better):
+        column = np.asarray(column, dtype=float) * (1 if higher else -1)
+        finite = np.isfinite(column)
+        total += np.log(stats.rankdata(np.where(finite, column, -np.inf)) / len(column))
+        missing &= ~finite
+    return np.where(missing, np.nan, total)
+
+
 def correlation_row(scores: np.ndarray, truth: np.ndarray) -> dict:
     return {"spearman": spearman(scores, truth), "kendall": kendall(scores, truth),
             "top10_precision": top_k_precision(scores, truth, 0.1),

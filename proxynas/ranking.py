@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proxynas import features, metrics, proxies, scoring
+from proxynas import ensembles, features, metrics, proxies, scoring
 from proxynas.data import BatchSpec
 from proxynas.defaults import SCORE_PROXIES
 from proxynas.errors import ProxynasError
@@ -17,7 +17,8 @@ def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = ",".join(SCORE_PR
          device: str = "cpu") -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """(positions of `cells`, best first; the score columns used). NaN scores rank last.
 
-    `by`: a proxy name, "vote" (mean rank of `vote_proxies` within this list) or "surrogate"
+    `by`: a proxy name, an ensemble (sum of its members' log-ranks within this list), "vote" (mean rank of
+    `vote_proxies` within this list) or "surrogate"
     (the model at `model_path` predicts accuracy; its std is reported beside it).
     """
     if by == "surrogate":
@@ -31,11 +32,14 @@ def rank(cells, by: str, batch: BatchSpec, vote_proxies: str = ",".join(SCORE_PR
         mean, std = model.predict(features.build(cells, model.features, bench, device, progress), return_std=True)
         columns, key = {"predicted": mean, "std": std}, mean
     else:
-        if by not in ("vote", *proxies.names()):
-            raise ProxynasError(f"unknown --by {by!r}; valid: vote, surrogate, {', '.join(proxies.names())}")
-        chosen = proxies.parse_list(vote_proxies) if by == "vote" else [proxies.get(by)]
+        valid = ("vote", *ensembles.names(), *proxies.names())
+        if by not in valid:
+            raise ProxynasError(f"unknown --by {by!r}; valid: surrogate, {', '.join(valid)}")
+        chosen = proxies.parse_list(vote_proxies) if by == "vote" else ensembles.parse_list(by)[0]
         columns = dict(scoring.score(cells, chosen, batch, device, progress=progress).scores)
-        key = metrics.rank_vote(list(columns.values()), proxies.directions(columns)) if by == "vote" else columns[by]
         if by == "vote":
-            columns["vote"] = key
+            columns["vote"] = metrics.rank_vote(list(columns.values()), proxies.directions(columns))
+        elif by in ensembles.ENSEMBLES:
+            columns[by] = ensembles.combine(by, columns)
+        key = columns[by]
     return np.argsort(-np.nan_to_num(key, nan=-np.inf), kind="stable"), columns

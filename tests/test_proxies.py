@@ -31,10 +31,12 @@ def make_probe(arch, dataset="cifar10", batch=16, needs=None, **kwargs):
     return proxies.Probe(arch, dataset, inputs, labels, seed=0, needs=wanted, **kwargs)
 
 
-def test_registry_has_the_suite_zero_set_and_rejects_bad_names():
+def test_registry_has_the_suite_zero_set_the_modern_proxies_and_rejects_bad_names():
     assert set(proxies.names()) == {"synflow", "grad_norm", "jacob_cov", "snip", "grasp", "fisher", "nwot",
-                                    "l2_norm", "plain", "zen", "epe_nas", "params", "flops"}
-    with pytest.raises(ProxynasError, match="unknown proxy 'synflw'; valid: epe_nas"):
+                                    "l2_norm", "plain", "zen", "epe_nas", "params", "flops", "meco", "meco_opt",
+                                    "zico", "swap", "az_expressivity", "az_progressivity", "az_trainability",
+                                    "vkdnw"}
+    with pytest.raises(ProxynasError, match="unknown proxy 'synflw'; valid: az_expressivity"):
         proxies.parse_list("synflow,synflw")
     with pytest.raises(ValueError, match="already registered"):
         register("synflow", function_only=True, splittable=True)(lambda probe: 0.0)

@@ -20,7 +20,7 @@ def scoring_options(command):
         space_option,
         dataset_option,
         click.option("--proxies", default=",".join(SCORE_PROXIES), show_default=True,
-                     help="Comma-separated proxy names, or 'all'."),
+                     help="Comma-separated proxy or ensemble (zs) names, or 'all'."),
         click.option("--archs", "archs_file", type=click.Path(dir_okay=False, allow_dash=True),
                      help="File (or -) with one arch per line."),
         click.option("--sample", type=click.IntRange(1), help="Score N architectures sampled uniformly."),
@@ -45,8 +45,7 @@ def scoring_options(command):
 def run_scoring(bench, space, dataset, proxies, archs_file, sample, all_archs, seed, batch_size, input_kind, images,
                 device, workers, scheduler, quiet, **_):
     """Select architectures and score them (here, or on a Dask cluster); returns (archs, ScoreTable, BatchSpec)."""
-    from proxynas import proxies as registry
-    from proxynas import scoring
+    from proxynas import ensembles, scoring
     from proxynas.data import BatchSpec
     from proxynas.selection import select_archs
 
@@ -60,8 +59,10 @@ def run_scoring(bench, space, dataset, proxies, archs_file, sample, all_archs, s
         executor = DaskExecutor(scheduler, workers)
     archs = select_archs(space, bench, read_lines(archs_file) if archs_file else None, sample, all_archs, seed)
     spec = BatchSpec(dataset, input_kind, batch_size, seed, str(images) if images else None)
+    chosen, wanted = ensembles.parse_list(proxies)
     with progress_bar(quiet, "scoring") as progress:
-        table = scoring.score(archs, registry.parse_list(proxies), spec, device, progress=progress, executor=executor)
+        table = scoring.score(archs, chosen, spec, device, progress=progress, executor=executor)
+    ensembles.add_columns(table, wanted)
     return archs, table, spec
 
 

@@ -65,7 +65,7 @@ def search(quiet, as_json, proxies, **options):
 @click.argument("archs_file", metavar="[FILE|-]", type=click.Path(dir_okay=False, allow_dash=True), default="-")
 @space_option
 @dataset_option
-@click.option("--by", default="vote", show_default=True, help="A proxy name, 'vote' or 'surrogate'.")
+@click.option("--by", default="vote", show_default=True, help="A proxy name, an ensemble (zs), 'vote' or 'surrogate'.")
 @click.option("--proxies", default=",".join(SCORE_PROXIES), show_default=True, help="Proxies of the vote.")
 @click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="Surrogate model (for --by surrogate).")

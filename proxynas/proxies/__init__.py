@@ -4,7 +4,8 @@ Each proxy keeps its original sign and registers its published direction (`highe
 False for plain), which rank votes honour, and whether models should see it log-scaled.
 """
 
-from proxynas.proxies import counting, gradient, grasp, jacobian, nwot, synflow, zen  # noqa: F401  (registers)
+from proxynas.proxies import (  # noqa: F401  (registers)
+    az_nas, counting, gradient, grasp, jacobian, meco, nwot, swap, synflow, vkdnw, zen, zico)
 from proxynas.proxies.probe import Probe
 from proxynas.proxies.registry import Proxy, ScoreFailure, get, names, parse_list, register, register_product
 

@@ -57,10 +57,11 @@ class Probe:
         """The network the shared pass uses (proxies must not change its weights)."""
         return self.fresh_copy()
 
-    def fresh_copy(self) -> nn.Module:
+    def fresh_copy(self, convention: str = "zero-cost") -> nn.Module:
         """A new network with the probe's initial weights: zero-cost convention (cell BN without affine
-        parameters or running statistics), PyTorch default init from a generator seeded by `seed`, train mode."""
-        net = self.arch.space.build_network(self.arch, self.task, "zero-cost", skip_dead_edges=self.skip_dead_edges)
+        parameters or running statistics) unless told otherwise, PyTorch default init from a generator
+        seeded by `seed`, train mode."""
+        net = self.arch.space.build_network(self.arch, self.task, convention, skip_dead_edges=self.skip_dead_edges)
         device = self.inputs.device
         return init_weights(net, self.seed).to(device, memory_format=memory_format(device)).train()
 

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from proxynas.proxies.registry import ScoreFailure, register
+from proxynas.spaces.init import init_normal
 
 MIXUP = 0.01
 MOMENTUM = 0.1  # PyTorch's BN momentum, which sets the running variance Zen-NAS reads
@@ -24,12 +25,8 @@ def zen(probe) -> float:
     net = probe.fresh_copy()
     generator = torch.Generator().manual_seed(probe.seed)  # drawn on the CPU: the same values on every device
     device = probe.inputs.device
+    init_normal(net, generator, fan_in_scaled=False)
     with torch.no_grad():
-        for module in net.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                module.weight.copy_(torch.randn(module.weight.shape, generator=generator))
-                if module.bias is not None:
-                    module.bias.zero_()
         x = torch.randn(probe.inputs.shape, generator=generator).to(device)
         mixed = x + MIXUP * torch.randn(x.shape, generator=generator).to(device)
         variances: dict[nn.Module, list[torch.Tensor]] = {}

@@ -31,6 +31,20 @@ def init_weights(net: nn.Module, seed: int) -> nn.Module:
     return net
 
 
+def init_normal(net: nn.Module, generator: torch.Generator, fan_in_scaled: bool) -> nn.Module:
+    """Re-draw every conv and linear weight from N(0, 1) (`fan_in_scaled`: N(0, 2 / fan_in), Kaiming's normal
+    fan-in init for ReLU) in module order, drawing from `generator` on the CPU; biases zero. Transposed convs
+    keep their weights, as in the Zen-NAS, AZ-NAS and SWAP code (their inits pick nn.Conv2d and nn.Linear)."""
+    with torch.no_grad():
+        for module in net.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)):
+                std = math.sqrt(2.0 / module.weight[0].numel()) if fan_in_scaled else 1.0
+                module.weight.copy_(torch.randn(module.weight.shape, generator=generator) * std)
+                if module.bias is not None:
+                    module.bias.zero_()
+    return net
+
+
 def _uniform(tensor: torch.Tensor, bound: float, generator: torch.Generator) -> None:
     """Fill in place from U(-bound, bound), drawing on the CPU so every device gets the same values."""
     values = torch.empty(tensor.shape, dtype=tensor.dtype).uniform_(-bound, bound, generator=generator)

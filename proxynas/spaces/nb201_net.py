@@ -3,7 +3,8 @@
 `bn_affine=True, bn_track_stats=True` (the "benchmark" convention, default) is the trained
 benchmark network, whose parameter counts are the benchmark's `params_*`. `bn_affine=False,
 bn_track_stats=False` (the "zero-cost" convention) is that of the zero-cost reference code: cell
-BNs without affine parameters or running statistics.
+BNs without affine parameters or running statistics. "affine-zero-cost" (affine, no running statistics)
+is the network of the AZ-NAS and VKDNW code.
 """
 
 from __future__ import annotations
@@ -112,6 +113,13 @@ class NB201Network(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
 
+    def cell_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The stem's output and each cell's (the reduction blocks' too), in order (what AZ-NAS reads)."""
+        maps = [self.stem(x)]
+        for cell in self.cells:
+            maps.append(cell(maps[-1]))
+        return maps
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The feature map before global pooling (what Zen-score compares)."""
         return self.lastact(self.cells(self.stem(x)))
@@ -125,9 +133,8 @@ def build_network(arch: Arch, task: Task | str = "cifar10", convention: str = "b
     """The NB201 network for `arch` with the classifier head of `task` (10 / 100 / 120 classes)."""
     if convention not in CONVENTIONS:
         raise ValueError(f"unknown network convention {convention!r}; valid: {', '.join(CONVENTIONS)}")
-    benchmark = convention == "benchmark"
-    return NB201Network(arch, get_task(task).num_classes, channels, cells_per_stage, benchmark, benchmark,
-                        skip_dead_edges)
+    return NB201Network(arch, get_task(task).num_classes, channels, cells_per_stage, convention != "zero-cost",
+                        convention == "benchmark", skip_dead_edges)
 
 
 _KERNEL_AREA = {"nor_conv_1x1": 1, "nor_conv_3x3": 9}

@@ -16,7 +16,8 @@ The autoencoder and normal models also own a pix2pix discriminator that is never
 pass; it is not built here.
 
 `benchmark` convention: every BN affine with running statistics (the trained network). `zero-cost`:
-the cells' BNs without affine parameters or running statistics, as for NAS-Bench-201.
+the cells' BNs without affine parameters or running statistics, as for NAS-Bench-201;
+`affine-zero-cost`: the cells' BNs affine, without running statistics.
 """
 
 from __future__ import annotations
@@ -166,6 +167,13 @@ class TNB101Network(nn.Module):
             last = 1 if self.kind == "segment" else 2  # the final conv (and tanh)
             self.decoder_body, self.head = decoder[:-last], decoder[-last:]
 
+    def cell_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The stem's output and each encoder cell's, in order; jigsaw's tiles go through as one batch."""
+        maps = [self.encoder.stem(x.flatten(0, 1) if self.tiles else x)]
+        for cell in self.encoder.cells:
+            maps.append(cell(maps[-1]))
+        return maps
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         if self.tiles:
             return torch.cat([self.encoder(x[:, t]) for t in range(self.tiles)], dim=1)
@@ -185,8 +193,7 @@ def build_network(arch: Arch, task: Task | str, convention: str = "benchmark",
     if convention not in CONVENTIONS:
         raise ValueError(f"unknown network convention {convention!r}; valid: {', '.join(CONVENTIONS)}")
     task = SPACE.task(getattr(task, "name", task))
-    benchmark = convention == "benchmark"
-    return TNB101Network(arch, task, benchmark, benchmark, skip_dead_edges)
+    return TNB101Network(arch, task, convention != "zero-cost", convention == "benchmark", skip_dead_edges)
 
 
 def _weighted_ops(arch: Arch) -> list[list[tuple[int, int, int]]]:

@@ -1,0 +1,53 @@
+"""Zero-shot ensembles: a sum of log-ranks of several proxies, computed within the list being ranked.
+
+Members and their signs come from the proxy registry. `zs` takes the members of VKDNW_agg (Tybl & Neumann,
+CVPR 2025): VKDNW, AZ-NAS expressivity and trainability, FLOPs and the Jacobian covariance. We chose them by
+that published rule, looking at no accuracy; its authors chose them on NAS-Bench-201, which
+`benchmarks/zero_shot_ensemble.py` checks against members picked on a separate tuning split of cells.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from proxynas import metrics, proxies
+from proxynas.errors import ProxynasError
+
+ENSEMBLES: dict[str, tuple[str, ...]] = {
+    "zs": ("vkdnw", "az_expressivity", "az_trainability", "flops", "jacob_cov"),
+}
+
+
+def names() -> list[str]:
+    return sorted(ENSEMBLES)
+
+
+def parse_list(text: str) -> tuple[list[proxies.Proxy], list[str]]:
+    """From a comma-separated list of proxies and ensembles (`all`: every proxy): (the proxies to score, those
+    named and every named ensemble's members; the ensembles named)."""
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [n for n in items if n not in ENSEMBLES and n not in proxies.names() and n != "all"]
+    if unknown:
+        raise ProxynasError(f"unknown proxy or ensemble {unknown[0]!r}; valid: all, {', '.join(names())}, "
+                            f"{', '.join(proxies.names())}")
+    chosen = [n for n in dict.fromkeys(items) if n in ENSEMBLES]
+    plain = ",".join(n for n in items if n not in ENSEMBLES)
+    needed = proxies.parse_list(plain) if plain else []
+    members = [proxies.get(m) for e in chosen for m in ENSEMBLES[e]]
+    return list(dict.fromkeys([*needed, *members])), chosen
+
+
+def add_columns(table, chosen: list[str]) -> None:
+    """Append each ensemble in `chosen` to a `ScoreTable` as one more column."""
+    for name in chosen:
+        table.scores[name] = combine(name, table.scores)
+        table.proxies.append(name)
+
+
+def combine(name: str, columns: dict[str, np.ndarray]) -> np.ndarray:
+    """The ensemble `name` over the rows of `columns` (which must hold its members)."""
+    members = ENSEMBLES[name]
+    missing = [m for m in members if m not in columns]
+    if missing:
+        raise ProxynasError(f"ensemble {name} needs scores of {', '.join(missing)}")
+    return metrics.log_rank_sum([columns[m] for m in members], proxies.directions(members))
