@@ -14,6 +14,10 @@ from proxynas import metrics, proxies
 from proxynas.errors import ProxynasError
 
 ENSEMBLES: dict[str, tuple[str, ...]] = {
+    # AZ-NAS (Lee & Ham, CVPR 2024): its four components
+    "az_nas": ("az_expressivity", "az_progressivity", "az_trainability", "flops"),
+    # VKDNW_agg (Tybl & Neumann, CVPR 2025)
+    "vkdnw_agg": ("vkdnw", "az_expressivity", "az_trainability", "flops", "jacob_cov"),
     "zs": ("vkdnw", "az_expressivity", "az_trainability", "flops", "jacob_cov"),
 }
 

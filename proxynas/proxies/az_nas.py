@@ -33,7 +33,7 @@ def _cell_trainability(f_in: torch.Tensor, f_out: torch.Tensor, generator: torch
     passes g_out through unchanged."""
     g_out = (torch.randint(0, 2, f_out.shape, generator=generator, dtype=f_out.dtype) * 2 - 1).to(f_out.device)
     g_in = None
-    if f_out.requires_grad:  # a cell that runs no edge outputs constant zeros
+    if f_out.requires_grad and f_in.requires_grad:  # a cell that runs no edge outputs constant zeros
         (g_in,) = torch.autograd.grad(f_out, f_in, g_out, allow_unused=True)
     g_in = torch.zeros_like(f_in) if g_in is None else g_in
     if g_in.shape == g_out.shape and torch.equal(g_in, g_out):
