@@ -112,6 +112,8 @@ def main() -> None:
     if "seconds_per_cell" not in result:
         result["seconds_per_cell"] = seconds_per_cell(cells[:args.timing_cells], names, "cifar10", args.seed)
         result["timing_cells"] = args.timing_cells
+        RESULTS.mkdir(exist_ok=True)
+        out_json.write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     cheap = [n for n in names if result["seconds_per_cell"][n] <= CHEAP_SECONDS]
     for dataset in args.datasets.split(","):
         start = time.perf_counter()

@@ -21,7 +21,12 @@ from proxynas.defaults import SCORE_PROXIES
 @click.option("--strategy", type=Registered("proxynas.search", "strategy_names", "get_strategy_class"),
               default="guided", show_default=True)
 @seed_option("Seed of the strategy (and of its proxies' batch).")
-@click.option("--proxies", default=None, help="Proxies the guided search scores candidates with.")
+@click.option("--proxies", default=None,
+              help="Proxies the guided search scores candidates with; zc-pt's one proxy or ensemble (default zico).")
+@click.option("--candidates", type=click.IntRange(1), default=10, show_default=True,
+              help="zc-pt: cells proposed (each with its own edge order and batch) before the best is trained.")
+@click.option("--edge-order", type=click.Choice(["random", "fixed", "reverse"]), default="random", show_default=True,
+              help="zc-pt: the order in which edges are decided.")
 @click.option("--zc-source", default=None,
               help="'engine' (compute them) or a source imported into the benchmark. Default: the engine, except "
               "on tnb101 without --proxies, where the benchmark's zen scores are used.")
@@ -37,12 +42,13 @@ from proxynas.defaults import SCORE_PROXIES
 @json_option
 def search(quiet, as_json, proxies, **options):
     """Search for the best architecture, fully training (querying) at most --budget cells."""
-    from proxynas import proxies as registry
+    from proxynas import ensembles
     from proxynas import search as searching
 
     names = tuple(p.strip() for p in proxies.split(",") if p.strip()) if proxies else None
     if names and options["zc_source"] in (None, "engine"):
-        names = tuple(p.name for p in registry.parse_list(proxies))
+        chosen, wanted = ensembles.parse_list(proxies)
+        names = tuple(wanted) if names == tuple(wanted) else tuple(p.name for p in chosen)
     setup = searching.SearchSetup(proxies=names, **options)
     with progress_bar(quiet, "full trainings") as progress:
         result, evaluator = setup.run(progress)
@@ -57,8 +63,10 @@ def search(quiet, as_json, proxies, **options):
                                                    if result.report_metric != result.search_metric
                                                    else " (no separate test split)")
     cost = f" = {result.train_hours:.1f} {hours}" if result.train_hours > 0 else " (no training time recorded)"
+    searched = (f" ({result.search_hours * 3600:.1f} s searching on {setup.device} before training)"
+                if result.search_hours > 0 else "")
     click.echo(f"best: {result.best_arch}\n{scores} ({result.dataset}); {result.trainings} full trainings{cost}; "
-               f"{result.compute_seconds:.1f} s of compute; stopped by {result.stopped_by}")
+               f"{result.compute_seconds:.1f} s of compute{searched}; stopped by {result.stopped_by}")
 
 
 @cli.command()

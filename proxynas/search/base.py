@@ -21,6 +21,9 @@ class Strategy:
 
     name = "base"
     uses_proxies = False  # True: the constructor takes `score`, a scoring function (see `proxynas.scoring.scorer`)
+    one_shot = False  # True: searches on its own (e.g. a supernet), then asks for one cell; the loop stops after it
+    search_seconds = 0.0  # compute spent outside full trainings
+    search_log: dict = {}  # what a one-shot search records about itself (reported with the result)
 
     def __init__(self, space: SearchSpace | str, seed: int | np.random.Generator):
         self.space = get_space(space)

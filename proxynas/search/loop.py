@@ -39,11 +39,12 @@ class SearchResult:
     trainings: int
     train_hours: float
     compute_seconds: float
-    stopped_by: str  # "budget", "time" or "space" (every architecture trained)
+    stopped_by: str  # "budget", "time", "space" (every architecture trained) or "derived" (one-shot: its cell)
     search_metric: str = "val_acc"
     report_metric: str = "test_acc"
     search_hours: float = 0.0  # compute spent outside full trainings (one-shot methods)
     trajectory: list[Step] = field(default_factory=list)
+    search_log: dict = field(default_factory=dict)  # a one-shot strategy's own record of its search
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,8 +82,12 @@ def run_search(strategy: Strategy, evaluator: Evaluator, budget: int, seed: int,
                                    time.perf_counter() - start, evaluator.train_hours()))
             if progress:
                 progress(len(trained), budget)
+            if strategy.one_shot:
+                stopped_by = "derived"
+                break
     if best is None:
         raise ProxynasError("the time budget ran out before the first full training")
     return SearchResult(strategy.name, task.name, seed, str(best[0]), best[1], evaluator.report_value(best[0]),
                         len(trained), evaluator.train_hours(), time.perf_counter() - start, stopped_by,
-                        task.search_metric.name, task.report_metric.name, evaluator.search_hours, trajectory)
+                        task.search_metric.name, task.report_metric.name,
+                        evaluator.search_hours + strategy.search_seconds / 3600, trajectory, strategy.search_log)

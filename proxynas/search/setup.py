@@ -31,11 +31,18 @@ class SearchSetup:
     epochs: int = 200
     train_batch_size: int = 256
     device: str = "cpu"
+    candidates: int = 10  # zc-pt: cells proposed before the best-scoring one is trained
+    edge_order: str = "random"  # zc-pt: order in which edges are decided
 
     def run(self, progress=None) -> tuple[SearchResult, Evaluator]:
         """Run this search; the evaluator comes back too (real training keeps its histories)."""
         evaluator, options = make_evaluator(self), {}
-        if get_strategy_class(self.strategy).uses_proxies:
+        if get_strategy_class(self.strategy).one_shot:
+            if self.proxies and len(self.proxies) > 1:
+                raise ProxynasError(f"{self.strategy} scores with one proxy or ensemble, got {', '.join(self.proxies)}")
+            options.update(task=self.dataset, candidates=self.candidates, edge_order=self.edge_order,
+                           device=self.device, **({"proxy": self.proxies[0]} if self.proxies else {}))
+        elif get_strategy_class(self.strategy).uses_proxies:
             source, proxies = self._source_and_proxies()
             options["score"] = self._scorer(evaluator, source)
             if proxies:
