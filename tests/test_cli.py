@@ -128,7 +128,7 @@ def test_correlate_reports_each_proxy_and_the_vote(bench):
 
 @pytest.mark.parametrize("args, message", [
     (["score", "--sample", "2", "--all"], "exactly one of"),
-    (["score", "--sample", "2", "--proxies", "magic"], "unknown proxy 'magic'"),
+    (["score", "--sample", "2", "--proxies", "magic"], "unknown proxy or ensemble 'magic'"),
     (["score", "--sample", "2", "--output", "x.txt"], ".csv or .json"),
 ])
 def test_score_errors_are_one_line(bench, args, message):

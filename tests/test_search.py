@@ -12,7 +12,8 @@ from proxynas.cli import cli
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.scoring import scorer
-from proxynas.search import Strategy, TabularEvaluator, get_strategy, run_search, strategy_names
+from proxynas.search import (Strategy, TabularEvaluator, get_strategy, get_strategy_class, run_search,
+                             strategy_names)
 from proxynas.spaces import nb201
 
 
@@ -27,14 +28,14 @@ def strategy(name, seed=0):
 
 
 def test_the_registry_has_every_strategy_and_names_the_valid_ones():
-    assert strategy_names() == ["guided", "ls", "random", "rea", "reinforce"]
-    with pytest.raises(ProxynasError, match="unknown strategy 'bogus'; valid: guided, ls, random, rea, reinforce"):
+    assert strategy_names() == ["guided", "ls", "random", "rea", "reinforce", "zc-pt"]
+    with pytest.raises(ProxynasError, match="unknown strategy 'bogus'; valid: guided, ls, random, rea, reinforce, zc"):
         get_strategy("bogus", "nb201", 0)
     with pytest.raises(ProxynasError, match="unknown search space 'nb999'; valid: nb201"):
         get_strategy("random", "nb999", 0)
 
 
-@pytest.mark.parametrize("name", strategy_names())
+@pytest.mark.parametrize("name", [n for n in strategy_names() if not get_strategy_class(n).one_shot])
 def test_each_strategy_spends_exactly_the_budget_without_retraining(bench, name):
     before = bench.cost.trainings
     result = run_search(strategy(name), TabularEvaluator(bench, "cifar10"), 12, seed=0)
