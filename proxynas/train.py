@@ -133,7 +133,7 @@ def train(arch, source: Path, config: TrainConfig, device: str = "cpu",
         schedule.step()
         history.append(Epoch(epoch + 1, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
         if checkpoint is not None:
-            _save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(),
+            save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(),
                                           "schedule": schedule.state_dict(), "generator": generator.get_state(),
                                           "history": [asdict(e) for e in history]})
         if progress:
@@ -166,7 +166,8 @@ def _run_epoch(net, loss_fn, x, y, batch_size, optimiser=None, generator=None) -
     return float(total_loss) / len(x), 100.0 * int(correct) / len(x)
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
+def save_checkpoint(path: Path, state: dict) -> None:
+    """Write `state` to `path` atomically (a temporary file renamed over it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
     torch.save(state, tmp)
@@ -175,7 +176,7 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 
 def _resume(path: Path, net, optimiser, schedule, generator) -> list[Epoch]:
     """Restore a run's state from its checkpoint; the finished epochs' history."""
-    state = _load_checkpoint(path)
+    state = load_checkpoint(path)
     try:
         net.load_state_dict(state["net"])
         optimiser.load_state_dict(state["optimiser"])
@@ -187,7 +188,7 @@ def _resume(path: Path, net, optimiser, schedule, generator) -> list[Epoch]:
                             f"train from scratch") from exc
 
 
-def _load_checkpoint(path: Path) -> dict:
+def load_checkpoint(path: Path) -> dict:
     try:
         return torch.load(path, weights_only=True)
     except Exception as exc:  # torch.load raises many types on a truncated or foreign file

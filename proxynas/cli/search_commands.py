@@ -33,8 +33,10 @@ from proxynas.defaults import SCORE_PROXIES
 @click.option("--time-budget", type=click.FloatRange(0, min_open=True), help="Also stop after this many seconds.")
 @click.option("--evaluator", type=click.Choice(["benchmark", "train"]), default="benchmark", show_default=True,
               help="Full training = a counted benchmark query, or real training on --data.")
-@click.option("--data", type=click.Path(path_type=Path, exists=True), help="npz or CIFAR folder (--evaluator train).")
-@click.option("--epochs", type=click.IntRange(1), default=200, show_default=True, help="Epochs of real training.")
+@click.option("--data", type=click.Path(path_type=Path, exists=True),
+              help="npz or CIFAR folder: what --evaluator train trains on, and what darts, darts-v2 and gdas search on.")
+@click.option("--epochs", type=click.IntRange(1), default=None,
+              help="Epochs of real training (default 200) or of a differentiable search (default 50).")
 @click.option("--train-batch-size", type=click.IntRange(1), default=256, show_default=True,
               help="Batch size of real training.")
 @device_option

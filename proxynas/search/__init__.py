@@ -3,7 +3,8 @@ loop (`loop.run_search`) against an evaluator (`evaluators`): a benchmark query 
 
 from __future__ import annotations
 
-from proxynas.search import evolution, guided, local_search, random_search, reinforce, zc_pt  # noqa: F401  (registers)
+from proxynas.search import (  # noqa: F401  (registers)
+    darts, evolution, guided, local_search, random_search, reinforce, zc_pt)
 from proxynas.search.base import (SpaceExhausted, Strategy, get_strategy, get_strategy_class, register_strategy,
                                   strategy_names)
 from proxynas.search.evaluators import Evaluator, TabularEvaluator, TrainingEvaluator

@@ -30,6 +30,11 @@ class Strategy:
         self.rng = np.random.default_rng(seed)
         self.seen: dict = {}
 
+    @classmethod
+    def setup_options(cls, setup) -> dict:
+        """Constructor options a one-shot strategy takes from a `SearchSetup` (its task, data, device...)."""
+        return {}
+
     def ask(self):
         raise NotImplementedError
 

@@ -28,7 +28,7 @@ class SearchSetup:
     time_budget: float | None = None
     evaluator: str = "benchmark"
     data: Path | None = None
-    epochs: int = 200
+    epochs: int | None = None  # real training: 200 if None; a differentiable search: its own default (50)
     train_batch_size: int = 256
     device: str = "cpu"
     candidates: int = 10  # zc-pt: cells proposed before the best-scoring one is trained
@@ -38,10 +38,7 @@ class SearchSetup:
         """Run this search; the evaluator comes back too (real training keeps its histories)."""
         evaluator, options = make_evaluator(self), {}
         if get_strategy_class(self.strategy).one_shot:
-            if self.proxies and len(self.proxies) > 1:
-                raise ProxynasError(f"{self.strategy} scores with one proxy or ensemble, got {', '.join(self.proxies)}")
-            options.update(task=self.dataset, candidates=self.candidates, edge_order=self.edge_order,
-                           device=self.device, **({"proxy": self.proxies[0]} if self.proxies else {}))
+            options.update(get_strategy_class(self.strategy).setup_options(self))
         elif get_strategy_class(self.strategy).uses_proxies:
             source, proxies = self._source_and_proxies()
             options["score"] = self._scorer(evaluator, source)
@@ -79,7 +76,7 @@ def make_evaluator(setup: SearchSetup) -> Evaluator:
             raise ProxynasError("real training as the full training needs a data file (--data FILE)")
         from proxynas.train import TrainConfig
 
-        return TrainingEvaluator(setup.data, TrainConfig(setup.epochs, setup.train_batch_size, seed=setup.seed),
+        return TrainingEvaluator(setup.data, TrainConfig(setup.epochs or 200, setup.train_batch_size, seed=setup.seed),
                                  setup.device, paths.cache_dir() / "checkpoints")
     if setup.evaluator != "benchmark":
         raise ProxynasError(f"unknown evaluator {setup.evaluator!r}; valid: benchmark, train")

@@ -69,6 +69,13 @@ class ZeroCostPT(Strategy):
         self.search_log: dict = {}
         self._derived: Arch | None = None
 
+    @classmethod
+    def setup_options(cls, setup) -> dict:
+        if setup.proxies and len(setup.proxies) > 1:
+            raise ProxynasError(f"{cls.name} scores with one proxy or ensemble, got {', '.join(setup.proxies)}")
+        return {"task": setup.dataset, "candidates": setup.candidates, "edge_order": setup.edge_order,
+                "device": setup.device, **({"proxy": setup.proxies[0]} if setup.proxies else {})}
+
     def ask(self) -> Arch:
         if self._derived is None:
             start = time.perf_counter()

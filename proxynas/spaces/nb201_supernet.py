@@ -23,8 +23,8 @@ class MixedEdge(nn.Module):
         super().__init__()
         self.ops = nn.ModuleList(make_op(name, channels, False, track) for name in OPS)
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-        terms = [w * op(x) for w, op in zip(weights, self.ops) if float(w) != 0.0]
+    def forward(self, x: torch.Tensor, weights: torch.Tensor, active: list[bool]) -> torch.Tensor:
+        terms = [w * op(x) for w, op, on in zip(weights, self.ops, active) if on]
         return sum(terms[1:], terms[0]) if terms else torch.zeros_like(x)
 
 
@@ -35,11 +35,11 @@ class SearchCell(nn.Module):
         super().__init__()
         self.edges = nn.ModuleList(MixedEdge(channels, track) for _ in EDGES)
 
-    def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, weights: torch.Tensor, active: list[list[bool]]) -> torch.Tensor:
         nodes = [x]
         for node in range(1, 1 + max(dst for _, dst in EDGES)):
-            terms = [edge(nodes[src], weights[i]) for i, (edge, (src, dst)) in enumerate(zip(self.edges, EDGES))
-                     if dst == node]
+            terms = [edge(nodes[src], weights[i], active[i])
+                     for i, (edge, (src, dst)) in enumerate(zip(self.edges, EDGES)) if dst == node]
             nodes.append(sum(terms[1:], terms[0]))
         return nodes[-1]
 
@@ -65,9 +65,10 @@ class NB201Supernet(nn.Module):
 
     def cell_features(self, x: torch.Tensor, weights: torch.Tensor | None = None) -> list[torch.Tensor]:
         weights = self.op_weights if weights is None else weights
+        active = (weights != 0).tolist()  # read once: one device sync per forward, not one per op
         maps = [self.stem(x)]
         for layer in self.cells:
-            maps.append(layer(maps[-1], weights) if isinstance(layer, SearchCell) else layer(maps[-1]))
+            maps.append(layer(maps[-1], weights, active) if isinstance(layer, SearchCell) else layer(maps[-1]))
         return maps
 
     def features(self, x: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
