@@ -179,3 +179,12 @@ def test_rank_takes_the_ensemble():
     columns = {m: np.array([np.nan if r[m] is None else r[m] for r in rows]) for m in members}
     assert np.isnan(columns["az_trainability"]).sum() == 1  # the identity cell's, ranked below the others
     assert np.allclose([r["zs"] for r in rows], ensembles.combine("zs", columns))
+
+
+def test_zs_members_are_the_ones_the_tuning_split_chose():
+    """The shipped ensemble is the one benchmarks/modern_proxies.py selected on its tuning half."""
+    from pathlib import Path
+
+    results = json.loads((Path(__file__).parents[1] / "benchmarks/results/modern_proxies.json").read_text())
+    assert tuple(results["members"]) == ensembles.ENSEMBLES["zs"]
+    assert all(results["seconds_per_cell"][m] <= 1.0 for m in ensembles.ENSEMBLES["zs"])
