@@ -61,9 +61,9 @@ def write_markdown(result: dict) -> None:
     for run in result["runs"].values():
         groups.setdefault((run["proxy"], run["candidates"], run["dataset"]), []).append(run)
     lines = ["Zero-Cost-PT on the untrained NB201 supernet (16 channels, 5 cells per stage), batch 64, random edge "
-             "order; derived cell's 200-epoch test accuracy (`test_acc`, %) over seeds, and CPU minutes per run "
-             "(2-core shared machine). Reference: Zero-Cost-PT paper (GPU), as quoted in issue 14.", "",
-             "| proxy | candidates | dataset | seeds | test acc mean ± std | reference | optimum | min per run | cells |",
+             "order; derived cell's 200-epoch test accuracy (`test_acc`, %) over seeds, and wall minutes per run "
+             "of the search on this 2-core CPU (2 threads). Reference: Zero-Cost-PT paper (GPU), as quoted in issue 14.", "",
+             "| proxy | candidates | dataset | seeds | test acc mean ± std | reference | optimum | minutes per run | cells |",
              "|---|---|---|---|---|---|---|---|---|"]
     for (proxy, candidates, dataset), runs in sorted(groups.items()):
         accs = [r["test_acc"] for r in runs]
@@ -71,7 +71,7 @@ def write_markdown(result: dict) -> None:
         ref = REFERENCE.get(proxy, [(None, None)] * 3)[DATASETS.index(dataset)]
         reference = "—" if ref[0] is None else f"{ref[0]:.2f}" + (f" ± {ref[1]:.2f}" if ref[1] is not None else "")
         minutes = statistics.mean(r["search_seconds"] for r in runs) / 60
-        cells = ", ".join(sorted({r["arch"] for r in runs}))
+        cells = ", ".join(a.replace("|", "\\|") for a in sorted({r["arch"] for r in runs}))  # pipes inside a table
         lines.append(f"| {proxy} | {candidates} | {dataset} | {len(runs)} | {statistics.mean(accs):.2f}{spread} | "
                      f"{reference} | {OPTIMUM[DATASETS.index(dataset)]:.2f} | {minutes:.1f} | {cells} |")
     (RESULTS / "zc_pt_search.md").write_text("\n".join(lines) + "\n")
