@@ -50,12 +50,6 @@ def nested_sample(bench, n: int, seed: int) -> list:
     return [bench.index.arch_at(int(i)) for i in order[:n]]
 
 
-def bootstrap_interval(scores: np.ndarray, truth: np.ndarray, seed: int, draws: int = 1000) -> list[float]:
-    rng = np.random.default_rng(seed)
-    rhos = [metrics.spearman(scores[rows], truth[rows]) for rows in rng.integers(0, len(truth), (draws, len(truth)))]
-    return [float(np.nanpercentile(rhos, 2.5)), float(np.nanpercentile(rhos, 97.5))]
-
-
 def seconds_per_cell(cells: list, names: list[str], dataset: str, seed: int) -> dict[str, float]:
     """Mean wall seconds per cell of each proxy alone (fresh network and probe each time; the AZ-NAS
     components share one pass, so they are timed as a group under each name)."""
@@ -133,7 +127,8 @@ def main() -> None:
         result.setdefault("datasets", {})[dataset] = {
             "all_cells": {c: metrics.correlation_table(columns, t, proxies.directions(columns))
                           for c, t in truths.items()},
-            "bootstrap_95_test": {n: bootstrap_interval(v, truths["test_acc"], args.seed) for n, v in columns.items()},
+            "bootstrap_95_test": {n: metrics.spearman_interval(v, truths["test_acc"], args.seed)
+                                  for n, v in columns.items()},
             "held_out": {c: metrics.correlation_table(held, t[~tuning], proxies.directions(held))
                          for c, t in truths.items()},
             "failures": {p: len(f) for p, f in table.failures.items()},

@@ -52,13 +52,6 @@ def suite_zero_comparison(bench, dataset: str, seed: int) -> dict:
                                for p, name in (SUITE_ZERO_NAMES | THEIRS_ONLY).items()}}
 
 
-def bootstrap_interval(scores: np.ndarray, truth: np.ndarray, seed: int, draws: int = 1000) -> list[float]:
-    """95% bootstrap interval of Spearman ρ over resampled cells: how much a 1,000-cell sample can move ρ."""
-    rng = np.random.default_rng(seed)
-    rhos = [metrics.spearman(scores[rows], truth[rows]) for rows in rng.integers(0, len(truth), (draws, len(truth)))]
-    return [float(np.nanpercentile(rhos, 2.5)), float(np.nanpercentile(rhos, 97.5))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=1000)
@@ -79,7 +72,7 @@ def main() -> None:
         truth = bench.column(dataset, "test_acc")[bench.index.indices_of(archs)]
         result.setdefault("datasets", {})[dataset] = {
             "correlations": metrics.correlation_table(table.scores, truth, proxies.directions(table.scores)),
-            "bootstrap_95": {p: bootstrap_interval(v, truth, args.seed) for p, v in table.scores.items()},
+            "bootstrap_95": {p: metrics.spearman_interval(v, truth, args.seed) for p, v in table.scores.items()},
             "failures": {p: len(f) for p, f in table.failures.items()},
             "scoring_seconds": time.perf_counter() - start,
             "suite_zero": suite_zero_comparison(bench, dataset, args.seed),

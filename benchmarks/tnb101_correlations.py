@@ -118,12 +118,6 @@ def reused(task: str, names: tuple, archs: list, spec: BatchSpec):
     return scoring.ScoreTable(archs, list(names), scores, failures, computed_cells=CHECKED_CELLS)
 
 
-def bootstrap_interval(scores: np.ndarray, truth: np.ndarray, draws: int = 1000) -> list[float]:
-    rng = np.random.default_rng(SEED)
-    rhos = [metrics.spearman(scores[rows], truth[rows]) for rows in rng.integers(0, len(truth), (draws, len(truth)))]
-    return [float(np.nanpercentile(rhos, 2.5)), float(np.nanpercentile(rhos, 97.5))]
-
-
 def column(values: list) -> np.ndarray:
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
@@ -149,7 +143,7 @@ def report(archs: list, theirs: dict) -> dict:
         for name, values in scores.items():
             sign = 1.0 if name.startswith("vote") or proxies.get(name).higher_is_better else -1.0
             entry["rho"][name] = metrics.spearman(sign * values, sample_truth)
-            entry["bootstrap_95"][name] = bootstrap_interval(sign * values, sample_truth)
+            entry["bootstrap_95"][name] = metrics.spearman_interval(sign * values, sample_truth, SEED)
         mine = slice(0, n_theirs)  # the first cells are Suite-Zero's, in the file's order
         their_truth = truth[rows[mine]]
         for name, values in scores.items():

@@ -53,6 +53,14 @@ def rank_vote(score_columns: list[np.ndarray], higher_is_better: list[bool] | No
         return np.where(counts > 0, np.nansum(stacked, axis=0) / np.maximum(counts, 1), np.nan)
 
 
+def spearman_interval(scores: np.ndarray, truth: np.ndarray, seed: int, draws: int = 1000) -> list[float]:
+    """95% bootstrap interval of Spearman ρ over cells resampled with replacement (seeded): how far ρ can
+    move between samples of this many cells."""
+    rng = np.random.default_rng(seed)
+    rhos = [spearman(scores[rows], truth[rows]) for rows in rng.integers(0, len(truth), (draws, len(truth)))]
+    return [float(np.nanpercentile(rhos, 2.5)), float(np.nanpercentile(rhos, 97.5))]
+
+
 def log_rank_sum(score_columns: list[np.ndarray], higher_is_better: list[bool]) -> np.ndarray:
     """Sum over columns of log(rank / n), rank 1..n best last (ties share their mean rank): the AZ-NAS and
     VKDNW aggregation. A NaN ranks below every value of its column (as the originals' -inf does); a row
