@@ -95,21 +95,37 @@ class ResidualReduction(nn.Module):
         return self.downsample(x) + self.conv_b(self.conv_a(x))
 
 
+def stages(channels: int, cells_per_stage: int, track: bool, make_cell) -> tuple[list[nn.Module], int]:
+    """The 3 stages' layers: `make_cell(width)` cells, joined by residual reduction blocks that double the
+    width; and the final width. The benchmark network and the supernet share this skeleton."""
+    layers: list[nn.Module] = []
+    c = channels
+    for stage in range(3):
+        if stage > 0:
+            layers.append(ResidualReduction(c, 2 * c, track))
+            c *= 2
+        layers.extend(make_cell(c) for _ in range(cells_per_stage))
+    return layers, c
+
+
+def stem(channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+
+
+def last_activation(channels: int) -> nn.Sequential:
+    return nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+
+
 class NB201Network(nn.Module):
     def __init__(self, arch: Arch, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5,
                  bn_affine: bool = True, bn_track_stats: bool = True, skip_dead_edges: bool = False):
         super().__init__()
         self.arch = arch
-        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
-        layers: list[nn.Module] = []
-        c = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(c, 2 * c, bn_track_stats))
-                c *= 2
-            layers.extend(Cell(arch, c, bn_affine, bn_track_stats, skip_dead_edges) for _ in range(cells_per_stage))
+        self.stem = stem(channels)
+        layers, c = stages(channels, cells_per_stage, bn_track_stats,
+                           lambda width: Cell(arch, width, bn_affine, bn_track_stats, skip_dead_edges))
         self.cells = nn.Sequential(*layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        self.lastact = last_activation(c)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
 

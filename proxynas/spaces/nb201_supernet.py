@@ -14,7 +14,7 @@ from torch import nn
 
 from proxynas.spaces import nb201_net
 from proxynas.spaces.nb201 import EDGES, OPS, Arch
-from proxynas.spaces.nb201_net import ResidualReduction, make_op
+from proxynas.spaces.nb201_net import make_op
 from proxynas.tasks import Task, get_task
 
 
@@ -49,16 +49,10 @@ class NB201Supernet(nn.Module):
 
     def __init__(self, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5, track: bool = False):
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(3, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
-        layers: list[nn.Module] = []
-        c = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(c, 2 * c, track))
-                c *= 2
-            layers.extend(SearchCell(c, track) for _ in range(cells_per_stage))
+        self.stem = nb201_net.stem(channels)
+        layers, c = nb201_net.stages(channels, cells_per_stage, track, lambda width: SearchCell(width, track))
         self.cells = nn.ModuleList(layers)
-        self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+        self.lastact = nb201_net.last_activation(c)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
         self.register_buffer("op_weights", torch.full((len(EDGES), len(OPS)), 1.0 / len(OPS)))
