@@ -121,8 +121,9 @@ def train(arch, source: Path, config: TrainConfig, device: str = "cpu",
     train_x, train_y, val_x, val_y = (t.to(device) for t in (split.train_x, split.train_y, split.val_x, split.val_y))
     history: list[Epoch] = []
     checkpoint = Path(checkpoint_dir) / f"{run_key(arch, source, config)}.pt" if checkpoint_dir else None
+    parts = {"net": net, "optimiser": optimiser, "schedule": schedule}
     if checkpoint is not None and checkpoint.exists():
-        history = _resume(checkpoint, net, optimiser, schedule, generator)
+        history = restore_checkpoint(checkpoint, parts, generator, Epoch)
     for epoch in range(len(history), config.epochs):
         start = time.perf_counter()
         train_loss, train_acc = _run_epoch(net, task.loss, train_x, train_y, config.batch_size, optimiser, generator)
@@ -133,9 +134,7 @@ def train(arch, source: Path, config: TrainConfig, device: str = "cpu",
         schedule.step()
         history.append(Epoch(epoch + 1, train_loss, train_acc, val_loss, val_acc, time.perf_counter() - start))
         if checkpoint is not None:
-            save_checkpoint(checkpoint, {"net": net.state_dict(), "optimiser": optimiser.state_dict(),
-                                          "schedule": schedule.state_dict(), "generator": generator.get_state(),
-                                          "history": [asdict(e) for e in history]})
+            save_checkpoint(checkpoint, checkpoint_state(parts, generator, history))
         if progress:
             progress(epoch + 1, config.epochs)
     return history
@@ -174,18 +173,30 @@ def save_checkpoint(path: Path, state: dict) -> None:
     os.replace(tmp, path)
 
 
-def _resume(path: Path, net, optimiser, schedule, generator) -> list[Epoch]:
-    """Restore a run's state from its checkpoint; the finished epochs' history."""
+def checkpoint_state(parts: dict, generator: torch.Generator, history: list) -> dict:
+    """What a checkpoint holds: each part's state (a module's, optimiser's or schedule's state dict; a tensor's
+    value), the generator's state and the finished epochs' records."""
+    return {**{key: part.detach().cpu() if isinstance(part, torch.Tensor) else part.state_dict()
+               for key, part in parts.items()},
+            "generator": generator.get_state(), "history": [asdict(e) for e in history]}
+
+
+def restore_checkpoint(path: Path, parts: dict, generator: torch.Generator, record: type) -> list:
+    """Put the state of `checkpoint_state` back into `parts` and `generator`; the finished epochs as `record`s.
+    A checkpoint of another run is a clear error."""
     state = load_checkpoint(path)
     try:
-        net.load_state_dict(state["net"])
-        optimiser.load_state_dict(state["optimiser"])
-        schedule.load_state_dict(state["schedule"])
+        with torch.no_grad():
+            for key, part in parts.items():
+                if isinstance(part, torch.Tensor):
+                    part.copy_(state[key])
+                else:
+                    part.load_state_dict(state[key])
         generator.set_state(state["generator"])
-        return [Epoch(**e) for e in state["history"]]
+        return [record(**e) for e in state["history"]]
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ProxynasError(f"checkpoint {path} does not fit this run ({str(exc).splitlines()[0]}); delete it to "
-                            f"train from scratch") from exc
+                            f"start from scratch") from exc
 
 
 def load_checkpoint(path: Path) -> dict:

@@ -31,7 +31,7 @@ from proxynas.spaces.init import init_weights
 from proxynas.spaces.nb201 import EDGES, OPS, Arch
 from proxynas.spaces.nb201_supernet import build_supernet
 from proxynas.tasks import Task
-from proxynas.train import TrainConfig, augment, load_checkpoint, load_split, save_checkpoint
+from proxynas.train import TrainConfig, augment, checkpoint_state, load_split, restore_checkpoint, save_checkpoint
 
 
 METHODS = ("darts", "darts-v2", "gdas")
@@ -102,9 +102,9 @@ def run_darts(source: Path, config: DartsConfig, device: str = "cpu", checkpoint
     data = [t.to(device) for t in (split.train_x, split.train_y, split.val_x, split.val_y)]
     checkpoint = Path(checkpoint_dir) / f"darts-{run_key(source, config)}.pt" if checkpoint_dir else None
     history: list[DartsEpoch] = []
-    parts = {"net": net, "weights_opt": weights_opt, "alpha_opt": alpha_opt, "schedule": schedule}
+    parts = {"net": net, "weights_opt": weights_opt, "alpha_opt": alpha_opt, "schedule": schedule, "alpha": alpha}
     if checkpoint is not None and checkpoint.exists():
-        history = _resume(checkpoint, parts, alpha, generator)
+        history = restore_checkpoint(checkpoint, parts, generator, DartsEpoch)
     for epoch in range(len(history), config.epochs):
         start = time.perf_counter()
         tau = config.tau[0] - (config.tau[0] - config.tau[1]) * epoch / max(config.epochs - 1, 1)
@@ -116,8 +116,7 @@ def run_darts(source: Path, config: DartsConfig, device: str = "cpu", checkpoint
         history.append(DartsEpoch(epoch + 1, *losses, soft.cpu().tolist(), str(derive(alpha.detach())),
                                   time.perf_counter() - start))
         if checkpoint is not None:
-            save_checkpoint(checkpoint, {**{k: v.state_dict() for k, v in parts.items()}, "alpha": alpha.detach().cpu(),
-                                          "generator": generator.get_state(), "history": [asdict(e) for e in history]})
+            save_checkpoint(checkpoint, checkpoint_state(parts, generator, history))
         if progress:
             progress(epoch + 1, config.epochs)
     return DartsResult(derive(alpha.detach()), history)
@@ -210,22 +209,6 @@ def _unrolled_alpha_grad(net, alpha, x, y, vx, vy, weights_opt, loss_fn):
             p.copy_(w)
     alpha.grad = alpha_grad - xi * (hessian[0] - hessian[1]) / (2 * eps)
     return arch_loss.detach(), logits.detach()
-
-
-def _resume(path: Path, parts: dict, alpha: torch.Tensor, generator: torch.Generator) -> list[DartsEpoch]:
-    state = load_checkpoint(path)
-    try:
-        for key, part in parts.items():
-            part.load_state_dict(state[key])
-        with torch.no_grad():
-            alpha.copy_(state["alpha"])
-        generator.set_state(state["generator"])
-        return [DartsEpoch(**e) for e in state["history"]]
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ProxynasError(f"checkpoint {path} does not fit this search ({str(exc).splitlines()[0]}); delete it "
-                            f"to search from scratch") from exc
-
-
 
 
 class _Differentiable(Strategy):
