@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from proxynas import ensembles, proxies, scoring
 from proxynas.data import BatchSpec
@@ -39,8 +40,6 @@ class WeightedSupernet:
         return self
 
     def build_network(self, arch, task, convention: str = "zero-cost", skip_dead_edges: bool = False):
-        import torch
-
         net = build_supernet(task, arch.channels, arch.cells_per_stage, track=convention == "benchmark")
         net.op_weights.copy_(torch.tensor(arch.weights))
         return net
@@ -108,8 +107,7 @@ class ZeroCostPT(Strategy):
         for edge in order:
             columns: dict[str, list[float]] = {p.name: [] for p in self.scored}
             for op in range(len(OPS)):
-                trial = weights.copy()
-                trial[edge] = 1.0 / len(OPS)
+                trial = weights.copy()  # the visited edge is still undecided: all its ops at 1/ops
                 trial[edge, op] = 0.0
                 network = WeightedSupernet(tuple(map(tuple, trial)), self.channels, self.cells_per_stage)
                 for proxy, (value, _) in evaluate(network, self.scored, spec, inputs, labels).items():
