@@ -54,6 +54,43 @@ def test_a_killed_search_resumes_where_it_stopped(images, tmp_path):
     assert resumed.history[:2] != [] and resumed.derived == whole.derived
 
 
+def test_perturbation_selection_decides_every_edge_once_by_the_accuracy_its_removal_costs(images):
+    result = darts.run_darts(images, config(epochs=2, select="perturb", tune_epochs=1))
+    assert len(result.history) == 2 + 5  # the search, then one tuning epoch after each of the first 5 decisions
+    assert sorted(d["edge"] for d in result.decisions) == list(range(6))
+    for decision in result.decisions:
+        accuracies = decision["accuracy_without_op"]
+        assert len(accuracies) == 5 and decision["kept"] == nb201.OPS[int(np.argmin(accuracies))]
+    assert [nb201.OPS[op] for op in result.derived] == [d["kept"] for d in sorted(result.decisions,
+                                                                                    key=lambda d: d["edge"])]
+    for epoch in result.history[2:]:  # a decided edge keeps its op in every later epoch's cell
+        cell = nb201.parse(epoch.derived)
+        assert all(cell[edge] == op for edge, op in epoch.decided) and epoch.decision is not None
+
+
+@pytest.mark.parametrize("method", ["darts", "gdas"])
+def test_a_decided_edge_carries_its_op_alone(method):
+    alpha = torch.randn(6, 5, requires_grad=True)
+    weights = darts._mixing(alpha, method, 1.0, torch.Generator().manual_seed(0), {2: 4, 0: 1})
+    assert weights[2].tolist() == [0, 0, 0, 0, 1] and weights[0].tolist() == [0, 1, 0, 0, 0]
+    weights.sum().backward()
+    assert alpha.grad[[0, 2]].abs().sum() == 0
+
+
+def test_a_search_killed_while_tuning_resumes_to_the_same_decisions(images, tmp_path):
+    whole = darts.run_darts(images, config(epochs=1, select="perturb", tune_epochs=1))
+
+    def kill_after_three(done, total):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        darts.run_darts(images, config(epochs=1, select="perturb", tune_epochs=1), checkpoint_dir=tmp_path,
+                        progress=kill_after_three)
+    resumed = darts.run_darts(images, config(epochs=1, select="perturb", tune_epochs=1), checkpoint_dir=tmp_path)
+    assert resumed.decisions == whole.decisions and resumed.derived == whole.derived
+
+
 def test_darts_v2_alpha_gradient_matches_the_exact_unrolled_gradient(monkeypatch):
     """Against autograd through the virtual step, in float64 with a small finite-difference step (at DARTS's
     0.01 this tiny random network is too curved for central differences to be accurate)."""
@@ -63,7 +100,8 @@ def test_darts_v2_alpha_gradient_matches_the_exact_unrolled_gradient(monkeypatch
     alpha = (0.1 * torch.randn(6, 5, dtype=torch.float64)).requires_grad_(True)
     x, vx = torch.randn(4, 3, 8, 8, dtype=torch.float64), torch.randn(4, 3, 8, 8, dtype=torch.float64)
     y, vy = torch.randint(0, 10, (4,)), torch.randint(0, 10, (4,))
-    darts._unrolled_alpha_grad(net, alpha, x, y, vx, vy, torch.optim.SGD(net.parameters(), lr=0.05), F.cross_entropy)
+    darts._unrolled_alpha_grad(net, alpha, x, y, vx, vy, torch.optim.SGD(net.parameters(), lr=0.05), F.cross_entropy,
+                               {})
     names, params = zip(*net.named_parameters())
     grads = torch.autograd.grad(F.cross_entropy(net(x, F.softmax(alpha, 1)), y), params, create_graph=True)
     unrolled = {n: p - 0.05 * g for n, p, g in zip(names, params, grads)}
@@ -90,5 +128,7 @@ def test_differentiable_search_from_the_command_line(images):
 def test_unknown_method_and_other_spaces_are_refused(images):
     with pytest.raises(ProxynasError, match="unknown differentiable search"):
         darts.run_darts(images, config("enas"))
+    with pytest.raises(ProxynasError, match="unknown selection"):
+        darts.run_darts(images, config(select="best"))
     with pytest.raises(ProxynasError, match="nb201 only"):
         darts.Darts("tnb101", 0, data=images)

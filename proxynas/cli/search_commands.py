@@ -27,6 +27,9 @@ from proxynas.defaults import SCORE_PROXIES
               help="zc-pt: cells proposed (each with its own edge order and batch) before the best is trained.")
 @click.option("--edge-order", type=click.Choice(["random", "fixed", "reverse"]), default="random", show_default=True,
               help="zc-pt: the order in which edges are decided.")
+@click.option("--select", type=click.Choice(["argmax", "perturb"]), default="argmax", show_default=True,
+              help="darts, darts-v2, gdas: the largest alpha per edge, or DARTS-PT's perturbation-based selection "
+              "(edge by edge, the op whose removal costs the supernet most accuracy; 25 more epochs).")
 @click.option("--zc-source", default=None,
               help="'engine' (compute them) or a source imported into the benchmark. Default: the engine, except "
               "on tnb101 without --proxies, where the benchmark's zen scores are used.")

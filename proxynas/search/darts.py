@@ -6,7 +6,11 @@ the forward pass and soft in the gradient). The training images are cut in two s
 weights learn on one (SGD, Nesterov momentum, cosine learning rate, gradient clipping), alpha on the other
 (Adam); each step first updates alpha on a batch of the second half, then the weights on a batch of the
 first. DARTS-V2 takes alpha's gradient at the weights after one virtual SGD step, with the second-order
-term as a finite-difference Hessian-vector product. The derived cell keeps the largest alpha per edge.
+term as a finite-difference Hessian-vector product. The derived cell keeps the largest alpha per edge, or,
+with `select="perturb"` (DARTS-PT: Wang et al., ICLR 2021), the op whose removal costs the trained supernet
+most validation accuracy: after the search, edges are decided one at a time in a seeded random order (the
+edge then carries that op alone) with `tune_epochs` epochs of further search at a tenth of the learning rate
+between two decisions.
 Defaults are the NAS-Bench-201 paper's (AutoDL-Projects DARTS config). After every epoch a checkpoint
 (supernet, alpha, optimisers, schedule, generator, history) is written atomically: a killed search resumes.
 On CUDA the forward passes of DARTS and GDAS run under bfloat16 autocast.
@@ -35,6 +39,7 @@ from proxynas.train import TrainConfig, augment, checkpoint_state, load_split, r
 
 
 METHODS = ("darts", "darts-v2", "gdas")
+SELECTIONS = ("argmax", "perturb")
 HVP_STEP = 0.01  # DARTS-V2's finite-difference step, as a length in weight space
 
 
@@ -56,6 +61,13 @@ class DartsConfig:
     cells_per_stage: int = 5
     seed: int = 0
     max_images: int | None = None  # a seeded subset of the data (None: all)
+    select: str = "argmax"  # argmax (largest alpha per edge) or perturb (DARTS-PT)
+    tune_epochs: int = 5  # perturb: epochs between two edge decisions (DARTS-PT's NB201 setting)
+
+    @property
+    def total_epochs(self) -> int:
+        """The search epochs, then (perturb) the tuning epochs between the edge decisions."""
+        return self.epochs + (self.tune_epochs * (len(EDGES) - 1) if self.select == "perturb" else 0)
 
 
 @dataclass
@@ -66,18 +78,24 @@ class DartsEpoch:
     arch_loss: float  # on the alpha half
     arch_acc: float
     alpha: list[list[float]]  # softmax(alpha) per edge, ops in the space's order
-    derived: str  # the cell of the largest alpha per edge
+    derived: str  # the cell of the largest alpha per edge (decided edges: their op)
     seconds: float
+    decided: list[list[int]] = field(default_factory=list)  # perturb: [edge, op] pairs decided so far
+    decision: dict | None = None  # perturb: the decision made at this epoch's start
 
 
 @dataclass
 class DartsResult:
     derived: Arch
     history: list[DartsEpoch] = field(default_factory=list)
+    decisions: list[dict] = field(default_factory=list)  # perturb: every edge decision, in order
 
 
-def derive(alpha: torch.Tensor) -> Arch:
-    return Arch(alpha.argmax(dim=1).tolist())
+def derive(alpha: torch.Tensor, decided: dict[int, int] | None = None) -> Arch:
+    ops = alpha.argmax(dim=1).tolist()
+    for edge, op in (decided or {}).items():
+        ops[edge] = op
+    return Arch(ops)
 
 
 def run_darts(source: Path, config: DartsConfig, device: str = "cpu", checkpoint_dir: Path | None = None,
@@ -87,6 +105,8 @@ def run_darts(source: Path, config: DartsConfig, device: str = "cpu", checkpoint
         raise ProxynasError(f"unknown differentiable search {config.method!r}; valid: {', '.join(METHODS)}")
     if config.epochs < 1:
         raise ProxynasError("search for at least one epoch")
+    if config.select not in SELECTIONS:
+        raise ProxynasError(f"unknown selection {config.select!r}; valid: {', '.join(SELECTIONS)}")
     split = load_split(source, TrainConfig(batch_size=config.batch_size, val_fraction=0.5, seed=config.seed,
                                            max_images=config.max_images))
     task = Task(Path(source).name, split.num_classes, split.train_x.shape[-1])
@@ -98,28 +118,74 @@ def run_darts(source: Path, config: DartsConfig, device: str = "cpu", checkpoint
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(weights_opt, config.epochs, eta_min=config.learning_rate_min)
     alpha_opt = torch.optim.Adam([alpha], lr=config.arch_learning_rate, betas=config.arch_betas,
                                  weight_decay=config.arch_weight_decay)
+    tune_opt = torch.optim.SGD(net.parameters(), lr=config.learning_rate / 10, momentum=config.momentum,
+                               weight_decay=config.weight_decay, nesterov=True)
     generator = torch.Generator().manual_seed(config.seed)
     data = [t.to(device) for t in (split.train_x, split.train_y, split.val_x, split.val_y)]
     checkpoint = Path(checkpoint_dir) / f"darts-{run_key(source, config)}.pt" if checkpoint_dir else None
     history: list[DartsEpoch] = []
-    parts = {"net": net, "weights_opt": weights_opt, "alpha_opt": alpha_opt, "schedule": schedule, "alpha": alpha}
+    parts = {"net": net, "weights_opt": weights_opt, "alpha_opt": alpha_opt, "schedule": schedule, "alpha": alpha,
+             "tune_opt": tune_opt}
     if checkpoint is not None and checkpoint.exists():
         history = restore_checkpoint(checkpoint, parts, generator, DartsEpoch)
-    for epoch in range(len(history), config.epochs):
+    decided = {edge: op for edge, op in history[-1].decided} if history else {}
+    for epoch in range(len(history), config.total_epochs):
         start = time.perf_counter()
-        tau = config.tau[0] - (config.tau[0] - config.tau[1]) * epoch / max(config.epochs - 1, 1)
-        losses = _search_epoch(net, alpha, weights_opt, alpha_opt, data, config, generator, tau, task.loss)
+        tuning = epoch >= config.epochs
+        decision = None
+        if tuning and (epoch - config.epochs) % config.tune_epochs == 0:
+            decision = _decide_edge(net, alpha, decided, data, config.batch_size, generator)
+        tau = config.tau[0] - (config.tau[0] - config.tau[1]) * min(epoch, config.epochs - 1) / max(config.epochs - 1, 1)
+        losses = _search_epoch(net, alpha, tune_opt if tuning else weights_opt, alpha_opt, data, config, generator,
+                               tau, task.loss, decided)
         if not all(math.isfinite(v) for v in losses):
             raise ProxynasError(f"the search diverged in epoch {epoch + 1} (losses {losses}); try a lower learning rate")
-        schedule.step()
+        if not tuning:
+            schedule.step()
         soft = F.softmax(alpha.detach(), dim=1)
-        history.append(DartsEpoch(epoch + 1, *losses, soft.cpu().tolist(), str(derive(alpha.detach())),
-                                  time.perf_counter() - start))
+        history.append(DartsEpoch(epoch + 1, *losses, soft.cpu().tolist(), str(derive(alpha.detach(), decided)),
+                                  time.perf_counter() - start, sorted(map(list, decided.items())), decision))
         if checkpoint is not None:
             save_checkpoint(checkpoint, checkpoint_state(parts, generator, history))
         if progress:
-            progress(epoch + 1, config.epochs)
-    return DartsResult(derive(alpha.detach()), history)
+            progress(epoch + 1, config.total_epochs)
+    decisions = [e.decision for e in history if e.decision]
+    if config.select == "perturb":  # the last edge: no tuning after it
+        decisions.append(_decide_edge(net, alpha, decided, data, config.batch_size, generator))
+    return DartsResult(derive(alpha.detach(), decided), history, decisions)
+
+
+def _projected(weights: torch.Tensor, decided: dict[int, int]) -> torch.Tensor:
+    """`weights` with each decided edge carrying its op alone."""
+    if not decided:
+        return weights
+    rows = torch.tensor(list(decided), device=weights.device)
+    one_hot = F.one_hot(torch.tensor(list(decided.values()), device=weights.device), weights.shape[1])
+    return weights.index_put((rows,), one_hot.to(weights.dtype))
+
+
+def _decide_edge(net, alpha, decided: dict[int, int], data, batch_size: int, generator) -> dict:
+    """DARTS-PT's step: on an undecided edge drawn at random, the supernet's accuracy (%) on the alpha half
+    with each op removed in turn; the edge keeps the op whose removal lowers it most (`decided` is updated)."""
+    undecided = [e for e in range(len(EDGES)) if e not in decided]
+    edge = undecided[int(torch.randint(len(undecided), (1,), generator=generator))]
+    base = _projected(F.softmax(alpha.detach(), dim=1), decided)
+    accuracies = []
+    for op in range(len(OPS)):
+        trial = base.clone()
+        trial[edge, op] = 0.0
+        accuracies.append(_accuracy(net, trial, data[2], data[3], batch_size))
+    decided[edge] = int(np.argmin(accuracies))
+    return {"edge": edge, "kept": OPS[decided[edge]], "accuracy_without_op": accuracies}
+
+
+@torch.no_grad()
+def _accuracy(net, weights: torch.Tensor, images: torch.Tensor, labels: torch.Tensor, batch_size: int) -> float:
+    correct = 0
+    for rows in torch.arange(len(images), device=images.device).split(batch_size):
+        with _mixed_precision(images):
+            correct += int((net(images[rows], weights).argmax(1) == labels[rows]).sum())
+    return 100.0 * correct / len(images)
 
 
 def run_key(source: Path, config: DartsConfig) -> str:
@@ -128,18 +194,19 @@ def run_key(source: Path, config: DartsConfig) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def _mixing(alpha: torch.Tensor, method: str, tau: float, generator: torch.Generator) -> torch.Tensor:
+def _mixing(alpha: torch.Tensor, method: str, tau: float, generator: torch.Generator,
+            decided: dict[int, int]) -> torch.Tensor:
     """The op weights of one forward pass: softmax(alpha), or GDAS's hard Gumbel-softmax sample whose
-    gradient is the soft sample's (straight through)."""
+    gradient is the soft sample's (straight through); decided edges carry their op alone."""
     if method != "gdas":
-        return F.softmax(alpha, dim=1)
+        return _projected(F.softmax(alpha, dim=1), decided)
     uniform = torch.rand(alpha.shape, generator=generator).clamp_(1e-20, 1.0).to(alpha.device)
     soft = F.softmax((F.log_softmax(alpha, dim=1) - torch.log(-torch.log(uniform))) / tau, dim=1)
     hard = F.one_hot(soft.argmax(dim=1), alpha.shape[1]).to(soft.dtype)
-    return hard - soft.detach() + soft
+    return _projected(hard - soft.detach() + soft, decided)
 
 
-def _search_epoch(net, alpha, weights_opt, alpha_opt, data, config, generator, tau, loss_fn):
+def _search_epoch(net, alpha, weights_opt, alpha_opt, data, config, generator, tau, loss_fn, decided):
     """One pass over the weights half, each step paired with a batch of the alpha half; mean losses and
     accuracies (%) of both."""
     train_x, train_y, val_x, val_y = data
@@ -154,16 +221,16 @@ def _search_epoch(net, alpha, weights_opt, alpha_opt, data, config, generator, t
         vx, vy = val_x[val_rows.to(val_x.device)], val_y[val_rows.to(val_y.device)]
         alpha_opt.zero_grad(set_to_none=True)
         if config.method == "darts-v2":
-            arch_loss, arch_logits = _unrolled_alpha_grad(net, alpha, x, y, vx, vy, weights_opt, loss_fn)
+            arch_loss, arch_logits = _unrolled_alpha_grad(net, alpha, x, y, vx, vy, weights_opt, loss_fn, decided)
         else:
             with _mixed_precision(vx):
-                arch_logits = net(vx, _mixing(alpha, config.method, tau, generator))
+                arch_logits = net(vx, _mixing(alpha, config.method, tau, generator, decided))
             arch_loss = loss_fn(arch_logits.float(), vy)
             arch_loss.backward(inputs=[alpha])
         alpha_opt.step()
         weights_opt.zero_grad(set_to_none=True)
         with _mixed_precision(x):
-            logits = net(x, _mixing(alpha.detach(), config.method, tau, generator))
+            logits = net(x, _mixing(alpha.detach(), config.method, tau, generator, decided))
         loss = loss_fn(logits.float(), y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
@@ -180,19 +247,23 @@ def _mixed_precision(batch: torch.Tensor):
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=batch.is_cuda)
 
 
-def _unrolled_alpha_grad(net, alpha, x, y, vx, vy, weights_opt, loss_fn):
+def _unrolled_alpha_grad(net, alpha, x, y, vx, vy, weights_opt, loss_fn, decided):
     """DARTS-V2: alpha.grad = d L_val(w', alpha) / d alpha - xi * (d^2 L_train / d alpha d w) v, with
     w' = w - xi * dL_train/dw (xi: the weights' learning rate), v = dL_val(w')/dw', the Hessian-vector
     product by central differences at w +- eps v, eps = HVP_STEP / |v|."""
     params = [p for p in net.parameters()]
     xi = weights_opt.param_groups[0]["lr"]
-    grads = torch.autograd.grad(loss_fn(net(x, F.softmax(alpha, dim=1)), y), params, allow_unused=True)
+
+    def mix():
+        return _projected(F.softmax(alpha, dim=1), decided)
+
+    grads = torch.autograd.grad(loss_fn(net(x, mix()), y), params, allow_unused=True)
     saved = [p.detach().clone() for p in params]
     with torch.no_grad():
         for p, g in zip(params, grads):
             if g is not None:
                 p.sub_(xi * g)
-    logits = net(vx, F.softmax(alpha, dim=1))
+    logits = net(vx, mix())
     arch_loss = loss_fn(logits, vy)
     found = torch.autograd.grad(arch_loss, [alpha, *params], allow_unused=True)
     alpha_grad, v = found[0], [torch.zeros_like(p) if g is None else g for p, g in zip(params, found[1:])]
@@ -202,7 +273,7 @@ def _unrolled_alpha_grad(net, alpha, x, y, vx, vy, weights_opt, loss_fn):
         with torch.no_grad():
             for p, w, g in zip(params, saved, v):
                 p.copy_(w + sign * eps * g)
-        (g_alpha,) = torch.autograd.grad(loss_fn(net(x, F.softmax(alpha, dim=1)), y), [alpha])
+        (g_alpha,) = torch.autograd.grad(loss_fn(net(x, mix()), y), [alpha])
         hessian.append(g_alpha)
     with torch.no_grad():
         for p, w in zip(params, saved):
@@ -218,7 +289,8 @@ class _Differentiable(Strategy):
     method = "darts"
 
     def __init__(self, space, seed: int, data: Path | None = None, epochs: int = 50, device: str = "cpu",
-                 max_images: int | None = None, channels: int = 16, cells_per_stage: int = 5, progress=None):
+                 max_images: int | None = None, channels: int = 16, cells_per_stage: int = 5, select: str = "argmax",
+                 progress=None):
         super().__init__(space, seed)
         if self.space.name != "nb201":
             raise ProxynasError(f"{self.name} has a supernet for nb201 only, not {self.space.name}")
@@ -226,14 +298,15 @@ class _Differentiable(Strategy):
             raise ProxynasError(f"{self.name} trains its supernet on images: pass --data FILE.npz or a CIFAR folder")
         self.data, self.device, self.progress = Path(data), device, progress
         self.config = DartsConfig(epochs=epochs, method=self.method, seed=int(seed), max_images=max_images,
-                                  channels=channels, cells_per_stage=cells_per_stage)
+                                  channels=channels, cells_per_stage=cells_per_stage, select=select)
         self.search_seconds = 0.0
         self.search_log: dict = {}
         self._derived: Arch | None = None
 
     @classmethod
     def setup_options(cls, setup) -> dict:
-        return {"data": setup.data, "epochs": setup.epochs or DartsConfig.epochs, "device": setup.device}
+        return {"data": setup.data, "epochs": setup.epochs or DartsConfig.epochs, "device": setup.device,
+                "select": setup.select}
 
     def ask(self) -> Arch:
         if self._derived is None:
@@ -242,7 +315,7 @@ class _Differentiable(Strategy):
             self.search_seconds = time.perf_counter() - start
             self._derived = result.derived
             self.search_log = {"method": self.method, "config": asdict(self.config),
-                               "epochs": [asdict(e) for e in result.history]}
+                               "epochs": [asdict(e) for e in result.history], "decisions": result.decisions}
         return self._derived
 
 
