@@ -1,4 +1,4 @@
-"""The NB201 supernet and the training-free Zero-Cost-PT search on it."""
+"""The NB201 and TransNAS-Bench-101 supernets and the training-free Zero-Cost-PT search on them."""
 
 import json
 
@@ -11,9 +11,12 @@ from proxynas.cli import cli
 from proxynas.errors import ProxynasError
 from proxynas.search import get_strategy
 from proxynas.search.zc_pt import ZeroCostPT
-from proxynas.spaces import nb201
+from proxynas.spaces import nb201, tnb101
 from proxynas.spaces.nb201_net import NB201Network
 from proxynas.spaces.nb201_supernet import build_supernet, count_parameters
+from proxynas.spaces.tnb101_net import build_network as build_tnb101_network
+from proxynas.spaces.tnb101_net import count_parameters as count_tnb101_parameters
+from proxynas.spaces.tnb101_supernet import TNB101Supernet
 
 ARCH = nb201.parse("|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|")
 
@@ -72,9 +75,44 @@ def test_zc_pt_is_deterministic_for_a_seed_and_logs_every_decision():
     assert str(arch) == log["chosen"] == max(scores, key=scores.get)
 
 
+@pytest.mark.parametrize("task", ["class_scene", "segmentsemantic"])
+def test_tnb101_supernet_holds_exactly_the_ops_of_the_benchmark_networks(task):
+    """Each edge holds every op's module: the all-`none` network plus what each op adds on every edge."""
+    none = count_tnb101_parameters(tnb101.SPACE.arch([0] * 6), task)
+    added = sum(count_tnb101_parameters(tnb101.SPACE.arch([op] * 6), task) - none for op in (1, 2, 3))
+    supernet = TNB101Supernet(tnb101.SPACE.task(task), track=True, affine=True)
+    assert sum(p.numel() for p in supernet.parameters()) == none + added
+
+
+def test_one_hot_weights_make_the_tnb101_supernet_the_benchmark_network():
+    arch = tnb101.SPACE.parse("64-41414-3_21_013")
+    supernet = tnb101.SPACE.build_supernet("class_object")
+    supernet.set_op_weights(torch.eye(4)[list(arch)])
+    network = build_tnb101_network(arch, "class_object", "zero-cost")
+    state = {}  # the supernet's entries, each kept edge's op module renamed to the network's edge module
+    for name, value in supernet.state_dict().items():
+        cell, inside, edge_part = name.partition(".edges.")
+        edge, _, op_part = edge_part.partition(".ops.")
+        op, _, rest = op_part.partition(".")
+        if not inside and "op_weights" not in name:
+            state[name] = value
+        elif inside and op == tnb101.OPS[arch[int(edge)]]:
+            state[f"{cell}.edges.{edge}.{rest}"] = value
+    network.load_state_dict(state)
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(supernet(x), network(x), atol=1e-5)
+
+
+def test_zc_pt_on_tnb101_decides_every_edge_among_its_four_ops():
+    strategy = get_strategy("zc-pt", "tnb101", 0, task="class_scene", proxy="nwot", candidates=1, batch_size=2)
+    arch = strategy.ask()
+    (candidate,) = strategy.search_log["candidates"]
+    assert sorted(d["edge"] for d in candidate["decisions"]) == list(range(6))
+    assert all(len(d["without_op"]) == 4 for d in candidate["decisions"])
+    assert isinstance(arch, tnb101.Arch) and str(arch) == candidate["arch"]
+
+
 def test_zc_pt_refuses_what_it_cannot_do():
-    with pytest.raises(ProxynasError, match="nb201 only"):
-        ZeroCostPT("tnb101", 0, task="class_scene")
     with pytest.raises(ProxynasError, match="one proxy or one ensemble"):
         ZeroCostPT("nb201", 0, proxy="zico,synflow")
     with pytest.raises(ProxynasError, match="edge order"):

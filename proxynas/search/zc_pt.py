@@ -1,5 +1,6 @@
 """Zero-Cost-PT (Xiang et al., 2023): perturbation-based op selection on the untrained supernet, scored by
-a zero-cost proxy instead of a trained supernet's accuracy.
+a zero-cost proxy instead of a trained supernet's accuracy. Any space with a supernet (`build_supernet`):
+NB201 (at the paper's search size by default) and TransNAS-Bench-101 micro (the benchmark's skeleton).
 
 One candidate: visit the edges in some order; on the visited edge remove each op in turn (its weight 0,
 the others' 1/ops), score the supernet with the proxy and keep the op whose removal scores lowest, the one
@@ -21,27 +22,27 @@ from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.jobs import device_batch, evaluate
 from proxynas.search.base import Strategy, register_strategy
-from proxynas.spaces.nb201 import EDGES, OPS, Arch
-from proxynas.spaces.nb201_supernet import build_supernet
+from proxynas.spaces.base import get_space
 
 EDGE_ORDERS = ("random", "fixed", "reverse")  # random (DARTS-PT), input to output, output to input
 
 
 @dataclass(frozen=True)
 class WeightedSupernet:
-    """The supernet with fixed op weights, in the form a `Probe` scores: its `space` builds its network."""
+    """The supernet of space `base` with fixed op weights, in the form a `Probe` scores: its `space` builds
+    its network. `size`: (option, value) pairs of the space's `build_supernet`."""
 
     weights: tuple[tuple[float, ...], ...]
-    channels: int = 16
-    cells_per_stage: int = 5
+    base: str = "nb201"
+    size: tuple[tuple[str, int], ...] = ()
 
     @property
     def space(self) -> "WeightedSupernet":
         return self
 
     def build_network(self, arch, task, convention: str = "zero-cost", skip_dead_edges: bool = False):
-        net = build_supernet(task, arch.channels, arch.cells_per_stage, track=convention == "benchmark")
-        net.op_weights.copy_(torch.tensor(arch.weights))
+        net = get_space(arch.base).build_supernet(task, convention, **dict(arch.size))
+        net.set_op_weights(torch.tensor(arch.weights))
         return net
 
 
@@ -51,11 +52,10 @@ class ZeroCostPT(Strategy):
     one_shot = True  # proposes one cell after its own search; the loop trains it and stops
 
     def __init__(self, space, seed: int, task: str = "cifar10", proxy: str = "zico", candidates: int = 10,
-                 edge_order: str = "random", batch_size: int = 64, device: str = "cpu", channels: int = 16,
-                 cells_per_stage: int = 5):
+                 edge_order: str = "random", batch_size: int = 64, device: str = "cpu", **size: int):
         super().__init__(space, seed)
-        if self.space.name != "nb201":
-            raise ProxynasError(f"zc-pt has a supernet for nb201 only, not {self.space.name}")
+        if not hasattr(self.space, "build_supernet"):
+            raise ProxynasError(f"zc-pt needs a supernet, and space {self.space.name} has none")
         if edge_order not in EDGE_ORDERS:
             raise ProxynasError(f"unknown edge order {edge_order!r}; valid: {', '.join(EDGE_ORDERS)}")
         if candidates < 1:
@@ -63,10 +63,10 @@ class ZeroCostPT(Strategy):
         self.scored, self.ensemble = _parse_score(proxy)
         self.proxy, self.task, self.candidates, self.edge_order = proxy, task, candidates, edge_order
         self.batch_size, self.device, self.seed = batch_size, device, int(seed)
-        self.channels, self.cells_per_stage = channels, cells_per_stage  # the NB201 search setting: 16, 5
+        self.size = tuple(sorted(size.items()))  # the supernet's size options (NB201: channels, cells_per_stage)
         self.search_seconds = 0.0
         self.search_log: dict = {}
-        self._derived: Arch | None = None
+        self._derived = None
 
     @classmethod
     def setup_options(cls, setup) -> dict:
@@ -75,14 +75,14 @@ class ZeroCostPT(Strategy):
         return {"task": setup.dataset, "candidates": setup.candidates, "edge_order": setup.edge_order,
                 "device": setup.device, **({"proxy": setup.proxies[0]} if setup.proxies else {})}
 
-    def ask(self) -> Arch:
+    def ask(self):
         if self._derived is None:
             start = time.perf_counter()
             self._derived = self.search()
             self.search_seconds = time.perf_counter() - start
         return self._derived
 
-    def search(self) -> Arch:
+    def search(self):
         proposals = [self.propose(k) for k in range(self.candidates)]
         pool = list(dict.fromkeys(arch for arch, _ in proposals))
         spec = BatchSpec(self.task, batch_size=self.batch_size, seed=self.seed)
@@ -94,30 +94,31 @@ class ZeroCostPT(Strategy):
                            "pool_scores": {str(a): float(v) for a, v in zip(pool, values)}, "chosen": str(best)}
         return best
 
-    def propose(self, k: int) -> tuple[Arch, list[dict]]:
+    def propose(self, k: int) -> tuple:
         """Candidate `k`: its cell and, per decided edge in order, the proxy value with each op removed."""
         seed = self.seed * 1_000_003 + k
         rng = np.random.default_rng(seed)
-        order = {"random": rng.permutation(len(EDGES)), "fixed": np.arange(len(EDGES)),
-                 "reverse": np.arange(len(EDGES))[::-1]}[self.edge_order]
+        edges, ops = len(self.space.edges), self.space.ops
+        order = {"random": rng.permutation(edges), "fixed": np.arange(edges),
+                 "reverse": np.arange(edges)[::-1]}[self.edge_order]
         spec = BatchSpec(self.task, batch_size=self.batch_size, seed=seed)
         inputs, labels = device_batch(spec, self.device)
-        weights = np.full((len(EDGES), len(OPS)), 1.0 / len(OPS))
+        weights = np.full((edges, len(ops)), 1.0 / len(ops))
         decisions = []
         for edge in order:
             columns: dict[str, list[float]] = {p.name: [] for p in self.scored}
-            for op in range(len(OPS)):
+            for op in range(len(ops)):
                 trial = weights.copy()  # the visited edge is still undecided: all its ops at 1/ops
                 trial[edge, op] = 0.0
-                network = WeightedSupernet(tuple(map(tuple, trial)), self.channels, self.cells_per_stage)
+                network = WeightedSupernet(tuple(map(tuple, trial)), self.space.name, self.size)
                 for proxy, (value, _) in evaluate(network, self.scored, spec, inputs, labels).items():
                     columns[proxy.name].append(value)
             # lowest after removal = missed most (for a lower-is-better proxy: highest)
             values = self._combine({name: np.array(v) for name, v in columns.items()})
-            keep = int(np.nanargmin(values)) if np.isfinite(values).any() else int(rng.integers(len(OPS)))
-            weights[edge] = np.eye(len(OPS))[keep]
-            decisions.append({"edge": int(edge), "kept": OPS[keep], "without_op": [float(v) for v in values]})
-        return Arch(weights.argmax(axis=1).tolist()), decisions
+            keep = int(np.nanargmin(values)) if np.isfinite(values).any() else int(rng.integers(len(ops)))
+            weights[edge] = np.eye(len(ops))[keep]
+            decisions.append({"edge": int(edge), "kept": ops[keep], "without_op": [float(v) for v in values]})
+        return self.space.arch(weights.argmax(axis=1).tolist()), decisions
 
     def _combine(self, columns: dict[str, np.ndarray]) -> np.ndarray:
         """The score, higher better: the ensemble within these rows, or the proxy in its direction."""

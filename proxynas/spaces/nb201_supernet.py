@@ -57,6 +57,9 @@ class NB201Supernet(nn.Module):
         self.classifier = nn.Linear(c, num_classes)
         self.register_buffer("op_weights", torch.full((len(EDGES), len(OPS)), 1.0 / len(OPS)))
 
+    def set_op_weights(self, weights: torch.Tensor) -> None:
+        self.op_weights.copy_(weights)
+
     def cell_features(self, x: torch.Tensor, weights: torch.Tensor | None = None) -> list[torch.Tensor]:
         weights = self.op_weights if weights is None else weights
         active = (weights != 0).tolist()  # read once: one device sync per forward, not one per op

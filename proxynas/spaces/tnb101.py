@@ -69,6 +69,12 @@ class TNB101Space(CellSpace):
 
         return build_network(arch, task, convention, skip_dead_edges=skip_dead_edges)
 
+    def build_supernet(self, task, convention: str = "zero-cost"):
+        """The weight-sharing supernet on the benchmark's fixed `64-41414` skeleton and the task's head."""
+        from proxynas.spaces.tnb101_supernet import build_supernet
+
+        return build_supernet(task, convention)
+
     def count_params(self, arch: Arch, task) -> int:
         from proxynas.spaces.tnb101_net import count_parameters
 

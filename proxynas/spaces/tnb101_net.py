@@ -88,9 +88,13 @@ class MicroCell(CellGraph):
                         for t in range(1, SPACE.num_nodes)]
 
     def _zeros(self, x: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = x.shape
-        s = self.stride
-        return x.new_zeros(n, self.c_out, (h + s - 1) // s, (w + s - 1) // s)
+        return output_zeros(x, self.c_out, self.stride)
+
+
+def output_zeros(x: torch.Tensor, channels: int, stride: int) -> torch.Tensor:
+    """What a cell node fed by no edge holds: zeros of the cell's output shape."""
+    n, _, h, w = x.shape
+    return x.new_zeros(n, channels, (h + stride - 1) // stride, (w + stride - 1) // stride)
 
 
 def cell_layout() -> list[tuple[int, int, int]]:
@@ -104,17 +108,17 @@ def cell_layout() -> list[tuple[int, int, int]]:
 
 
 class Encoder(nn.Module):
-    """The `64-41414` backbone: stem to 1/4 resolution, then five layers of two cells (512 channels, 1/32)."""
+    """The `64-41414` backbone: stem to 1/4 resolution, then five layers of two cells (512 channels, 1/32).
+    `make_cell(c_in, c_out, stride)` builds each cell (a fixed cell, or the supernet's mixed one)."""
 
-    def __init__(self, arch: Arch, affine: bool, track: bool, skip_dead_edges: bool = False):
+    def __init__(self, make_cell, track: bool):
         super().__init__()
         c = BASE_CHANNELS
         self.stem = nn.Sequential(
             nn.Conv2d(3, c // 2, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(c // 2),
             ReLUConvBN(c // 2, c, 3, 2, True, track),
         )
-        self.cells = nn.Sequential(*(MicroCell(arch, c_in, c_out, stride, affine, track, skip_dead_edges)
-                                     for c_in, c_out, stride in cell_layout()))
+        self.cells = nn.Sequential(*(make_cell(c_in, c_out, stride) for c_in, c_out, stride in cell_layout()))
         self.channels = cell_layout()[-1][1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -153,10 +157,12 @@ class TNB101Network(nn.Module):
     """The encoder and the task's head. `features(x)` is what Zen-score compares: the map a classifier
     pools (the tiles' maps concatenated for jigsaw), or a decoder's input to its last conv."""
 
-    def __init__(self, arch: Arch, task: Task, affine: bool = True, track: bool = True, skip_dead_edges: bool = False):
+    def __init__(self, arch: Arch, task: Task, affine: bool = True, track: bool = True, skip_dead_edges: bool = False,
+                 make_cell=None):
         super().__init__()
         self.arch, self.kind, self.tiles = arch, HEAD_KINDS[task.target], task.tiles
-        self.encoder = Encoder(arch, affine, track, skip_dead_edges)
+        self.encoder = Encoder(make_cell or functools.partial(MicroCell, arch, affine=affine, track=track,
+                                                              skip_dead_edges=skip_dead_edges), track)
         c = self.encoder.channels
         if self.kind == "pooled":
             self.pool = nn.AdaptiveAvgPool2d(1)
