@@ -224,7 +224,8 @@ def write_markdown(result: dict) -> None:
             row.append("" if not sz else f"{sz['rho_ours']:.3f} / {sz['rho_theirs']:.3f} / {sz['agreement']:.3f}")
         lines.append(f"| {name} | " + " | ".join(row) + " |")
     timed = sorted({result["tasks"][t]["timed_cells"] for t in tasks} - {None})
-    lines += ["", f"Seconds per network on this 2-core CPU: each group scored alone on the first {timed} cells "
+    lines += ["", f"Seconds per network on this 2-core CPU: each group scored alone on the first "
+              f"{', '.join(map(str, timed))} cells "
               "from an empty cache (`--retime N`). A blank cell: not timed yet.", "",
               "| proxy | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
     for name in names:
