@@ -68,6 +68,11 @@ def test_perturbation_selection_decides_every_edge_once_by_the_accuracy_its_remo
         assert all(cell[edge] == op for edge, op in epoch.decided) and epoch.decision is not None
 
 
+def test_perturbation_selection_without_tuning_decides_every_edge_after_the_search(images):
+    result = darts.run_darts(images, config(epochs=1, select="perturb", tune_epochs=0))
+    assert len(result.history) == 1 and sorted(d["edge"] for d in result.decisions) == list(range(6))
+
+
 @pytest.mark.parametrize("method", ["darts", "gdas"])
 def test_a_decided_edge_carries_its_op_alone(method):
     alpha = torch.randn(6, 5, requires_grad=True)
@@ -130,5 +135,7 @@ def test_unknown_method_and_other_spaces_are_refused(images):
         darts.run_darts(images, config("enas"))
     with pytest.raises(ProxynasError, match="unknown selection"):
         darts.run_darts(images, config(select="best"))
+    with pytest.raises(ProxynasError, match="zero or more epochs"):
+        darts.run_darts(images, config(select="perturb", tune_epochs=-1))
     with pytest.raises(ProxynasError, match="nb201 only"):
         darts.Darts("tnb101", 0, data=images)

@@ -107,6 +107,8 @@ def run_darts(source: Path, config: DartsConfig, device: str = "cpu", checkpoint
         raise ProxynasError("search for at least one epoch")
     if config.select not in SELECTIONS:
         raise ProxynasError(f"unknown selection {config.select!r}; valid: {', '.join(SELECTIONS)}")
+    if config.tune_epochs < 0:
+        raise ProxynasError("tune for zero or more epochs between two edge decisions")
     split = load_split(source, TrainConfig(batch_size=config.batch_size, val_fraction=0.5, seed=config.seed,
                                            max_images=config.max_images))
     task = Task(Path(source).name, split.num_classes, split.train_x.shape[-1])
@@ -150,7 +152,7 @@ def run_darts(source: Path, config: DartsConfig, device: str = "cpu", checkpoint
         if progress:
             progress(epoch + 1, config.total_epochs)
     decisions = [e.decision for e in history if e.decision]
-    if config.select == "perturb":  # the last edge: no tuning after it
+    while config.select == "perturb" and len(decided) < len(EDGES):  # the last edge (all, with no tuning)
         decisions.append(_decide_edge(net, alpha, decided, data, config.batch_size, generator))
     return DartsResult(derive(alpha.detach(), decided), history, decisions)
 
