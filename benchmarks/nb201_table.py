@@ -2,7 +2,7 @@
 cell here, three datasets; and its correlation table.
 
 Usage: python benchmarks/nb201_table.py [--datasets cifar10,...] [--groups zs,zico,...] [--chunks 0-15]
-                                        [--report]
+                                        [--report] [--pack]
 
 Cells in benchmark index order, in chunks of 1,000 (the last 625). Batch: 64 images of the dataset's default
 file, seed 0, the same setting as benchmarks/modern_proxies.py, so their cached scores are reused. Each
@@ -11,6 +11,10 @@ is done (values per cell; NaN with its reason in `failures`): a run resumes on a
 committed chunks, and one too long for a sitting is finished by the next. `--report` (also run at the
 end) writes results/nb201_table.{json,md} over the cells whose chunks exist: per proxy and ensemble,
 Spearman ρ (95% bootstrap interval), Kendall τ and top-10% precision against `test_acc` and `val_acc`.
+`--pack` (also run at the end) writes the chunks into the score table shipped with the package
+(proxynas/tables/nb201_scores.h5, see proxynas/shipped.py), after re-scoring a few seeded cells of every
+column from scratch and refusing a column whose values the engine does not reproduce. Scores are always
+computed here, never read from a shipped table.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from proxynas import ensembles, metrics, proxies, scoring
+from proxynas import ensembles, metrics, paths, proxies, scoring, shipped
 from proxynas.bench import nb201_store as store
+from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
 from proxynas.spaces import nb201
 
@@ -38,6 +45,8 @@ GROUPS = {"zs": ("meco", "meco_opt", "az_expressivity", "az_progressivity", "az_
           "synflow": ("synflow",), "zico": ("zico",), "grad_norm": ("grad_norm", "snip", "plain"),
           "l2_norm": ("l2_norm",), "zen": ("zen",), "fisher": ("fisher",), "grasp": ("grasp",)}
 ENSEMBLES = ("zs", "az_nas")
+SHIPPED = shipped.TABLES / "nb201_scores.h5"
+VERIFIED_CELLS = 2  # per column, re-scored from scratch before packing
 
 
 def chunk_path(dataset: str, group: str, chunk: int) -> Path:
@@ -51,6 +60,7 @@ def score_chunk(dataset: str, group: str, chunk: int, archs: list) -> None:
     cells = archs[chunk * CHUNK:(chunk + 1) * CHUNK]
     names = GROUPS[group]
     table = scoring.score(cells, [proxies.get(n) for n in names], BatchSpec(dataset, batch_size=BATCH, seed=SEED),
+                          cache=ScoreCache(paths.cache_dir() / "scores"),  # computed, never read from a shipped table
                           progress=lambda d, t: print(f"\r{dataset} {group} chunk {chunk}: {d}/{t}", end="", flush=True))
     failures = {n: {str(chunk * CHUNK + row): reason for row, reason in table.failures.get(n, {}).items()}
                 for n in names}
@@ -119,6 +129,54 @@ def write_markdown(result: dict) -> None:
     (RESULTS / "nb201_table.md").write_text("\n".join(lines))
 
 
+def pack(archs: list) -> None:
+    """Write every present chunk into the shipped score table, one column per (dataset, proxy)."""
+    codes = np.array([a.code for a in archs])
+    representatives = np.array([nb201.SPACE.function_representative(a).code for a in archs])
+    columns, covered_cells = [], {}
+    for dataset in DATASETS:
+        spec = BatchSpec(dataset, batch_size=BATCH, seed=SEED)
+        for group, names in GROUPS.items():
+            chunks = [c for c in range(CHUNKS) if chunk_path(dataset, group, c).exists()]
+            if not chunks:
+                continue
+            rows = np.concatenate([np.arange(c * CHUNK, min((c + 1) * CHUNK, len(archs))) for c in chunks])
+            parts = [np.load(chunk_path(dataset, group, c)) for c in chunks]
+            failures = [json.loads(str(p["failures"])) for p in parts]
+            for name in names:
+                proxy = proxies.get(name)
+                # The engine looks a function-only proxy up under the cell's class representative.
+                key_of = representatives if proxy.function_only else codes  # by benchmark index
+                values = np.full(nb201.SPACE.size, np.nan)
+                values[key_of[rows]] = np.concatenate([p[name] for p in parts])
+                covered = np.zeros(nb201.SPACE.size, dtype=bool)
+                covered[key_of[rows]] = True
+                reasons = {int(key_of[int(index)]): why for f in failures for index, why in f[name].items()}
+                columns.append(shipped.Column(scoring.setting_key(nb201.SPACE, spec), proxy.key, values, covered,
+                                              reasons))
+                verify(columns[-1], archs, rows, key_of, proxy, spec)
+                covered_cells[f"{dataset}/{name}"] = len(rows)
+    meta = {"space": nb201.SPACE.name, "network": scoring.NETWORK, "batch_size": BATCH, "seed": SEED,
+            "images": "each dataset's default file (../shared/data/images); the setting key holds its digest",
+            "cells": covered_cells, "command": "python benchmarks/nb201_table.py",
+            "packed_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    shipped.write(SHIPPED, columns, meta)
+    print(f"packed {len(columns)} columns into {SHIPPED} ({SHIPPED.stat().st_size / 1e6:.2f} MB)")
+
+
+def verify(column: shipped.Column, archs: list, rows: np.ndarray, key_of: np.ndarray, proxy,
+           spec: BatchSpec) -> None:
+    """Re-score VERIFIED_CELLS seeded cells of the column with a fresh cache; refuse a column that differs."""
+    chosen = np.random.default_rng(SEED).choice(rows, VERIFIED_CELLS, replace=False)
+    with tempfile.TemporaryDirectory() as folder:
+        fresh = scoring.score([archs[int(i)] for i in chosen], [proxy], spec,
+                              cache=ScoreCache(Path(folder))).scores[proxy.name]
+    packed = column.values[key_of[chosen]]
+    if not np.allclose(fresh, packed, rtol=1e-6, atol=0.0, equal_nan=True):
+        raise SystemExit(f"{spec.dataset} {proxy.name}: the saved chunks hold {packed.tolist()} but the engine "
+                         f"now computes {fresh.tolist()} for cells {chosen.tolist()}; rescore them")
+
+
 def parse_chunks(text: str) -> list[int]:
     first, _, last = text.partition("-")
     return list(range(int(first), int(last or first) + 1))
@@ -130,14 +188,19 @@ def main() -> None:
     parser.add_argument("--groups", default=",".join(GROUPS))
     parser.add_argument("--chunks", default=f"0-{CHUNKS - 1}")
     parser.add_argument("--report", action="store_true", help="only write the report from the saved chunks")
+    parser.add_argument("--pack", action="store_true", help="only pack the saved chunks into the shipped table")
     args = parser.parse_args()
-    if not args.report:
-        archs = [store.open_bench().index.arch_at(i) for i in range(nb201.SPACE.size)]
+    index = store.open_bench().index
+    archs = [index.arch_at(i) for i in range(nb201.SPACE.size)]
+    if not (args.report or args.pack):
         for dataset in args.datasets.split(","):
             for group in args.groups.split(","):
                 for chunk in parse_chunks(args.chunks):
                     score_chunk(dataset, group, chunk, archs)
-    report()
+    if not args.pack:
+        report()
+    if not args.report:
+        pack(archs)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proxynas import paths
 from proxynas.bench import open_benchmark
-from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.features import precomputed_scorer
@@ -46,7 +44,7 @@ def proxy_options(bench, dataset: str) -> dict:
     """What a proxy-guided strategy scores with: the engine on NB201, imported zen scores on TransNAS."""
     if bench.space.name == "tnb101":
         return {"score": precomputed_scorer(bench, "zen", dataset), "proxies": ("zen",)}
-    return {"score": scorer(BatchSpec(dataset), cache=ScoreCache(paths.cache_dir() / "scores"))}
+    return {"score": scorer(BatchSpec(dataset))}
 
 
 def runs(bench, dataset: str, strategy: str, seeds: int, budget: int) -> list[dict]:

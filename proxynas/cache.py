@@ -9,7 +9,8 @@ share, and deletes the merged inputs only after the merged file is in place.
 A row is keyed by (setting, proxy key, arch code): the setting names everything about the
 input and network that changes a value (see `scoring.setting_key`), the proxy key carries its
 implementation version, and the arch code is the cell's (or, for function-only proxies, its
-function class representative's) `Arch.code`.
+function class representative's) `Arch.code`. Below the segments, read-only, lie the score tables
+shipped with the package (`shipped.py`): the default cache answers from them where its own rows do not.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import os
 import time
 import uuid
 from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from proxynas import paths, shipped
 from proxynas.atomic import atomic_h5
 
 log = logging.getLogger(__name__)
@@ -33,8 +36,9 @@ COMPACT_AT = 32  # segments
 
 
 class ScoreCache:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, tables: Sequence[shipped.ShippedScores] = ()):
         self.root = Path(root)
+        self.tables = tuple(tables)
         self.root.mkdir(parents=True, exist_ok=True)
         self._entries: dict[tuple[str, str], dict[int, tuple[float, str]]] = {}
         self._pending: list[tuple[str, str, int, float, str]] = []
@@ -81,8 +85,13 @@ class ScoreCache:
             return None
 
     def get(self, setting: str, proxy: str, code: int) -> tuple[float, str] | None:
-        """(score, failure reason or "") if cached."""
-        return self._entries.get((setting, proxy), {}).get(code)
+        """(score, failure reason or "") if cached here or in a shipped table."""
+        found = self._entries.get((setting, proxy), {}).get(code)
+        for table in self.tables:
+            if found is not None:
+                break
+            found = table.get(setting, proxy, code)
+        return found
 
     def put(self, setting: str, proxy: str, code: int, score: float, reason: str = "") -> None:
         self._entries.setdefault((setting, proxy), {})[code] = (score, reason)
@@ -118,6 +127,11 @@ class ScoreCache:
                 if time.time() - stale.stat().st_mtime > 3600:  # left by a killed writer
                     stale.unlink(missing_ok=True)
             return True
+
+
+def default_cache() -> ScoreCache:
+    """The cache under cache/scores, over the package's shipped score tables."""
+    return ScoreCache(paths.cache_dir() / "scores", shipped.load_all())
 
 
 def _write_segment(path: Path, rows: list[tuple[str, str, int, float, str]]) -> None:

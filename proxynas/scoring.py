@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from proxynas import paths
-from proxynas.cache import ScoreCache
+from proxynas.cache import ScoreCache, default_cache
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.executors import InProcessExecutor
@@ -56,7 +55,7 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
     `device`); new values are flushed to the cache at least every `flush_seconds`, so a killed run loses
     no more.
     """
-    cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
+    cache = cache if cache is not None else default_cache()
     spaces = {arch.space for arch in archs}
     if len(spaces) > 1:
         raise ProxynasError("one scoring run takes architectures of one search space")
@@ -98,7 +97,7 @@ def scorer(spec: BatchSpec, device: str = "cpu", cache: ScoreCache | None = None
     one cache for every call (so a strategy's repeated calls do not reread the cache folder)."""
     from proxynas import proxies as registry
 
-    cache = cache if cache is not None else ScoreCache(paths.cache_dir() / "scores")
+    cache = cache if cache is not None else default_cache()
 
     def score_columns(archs, names) -> dict[str, np.ndarray]:
         return score(archs, [registry.get(n) for n in names], spec, device, cache, progress).scores

@@ -82,7 +82,10 @@ def test_data_build_info_and_import(bench, data_dir):
     zc = data_dir / "nb201" / "sources" / "suite_zero" / "zc_nasbench201_725.json"
     imported = run("data", "import-zc", str(zc), "--json")
     assert json.loads(imported.stdout)["archs"] == {"cifar10": 725, "cifar100": 725, "imagenet16": 724}
-    both = json.loads(run("data", "info", "--json").stdout)["benchmarks"]
+    described = json.loads(run("data", "info", "--json").stdout)
+    both, tables = described["benchmarks"], described["shipped_scores"]
+    assert [Path(t["path"]).name for t in tables] == ["nb201_scores.h5"]
+    assert {c["proxy"] for c in tables[0]["columns"]} >= {"meco@v1", "az_trainability@v1"}
     info = both["nb201"]
     assert info["archs"] == 15625 and info["classes"] == {"nb201": 6466, "function": 4930}
     assert info["datasets"]["imagenet16"]["best_index"] == 857 and info["datasets"]["cifar10"]["metric"] == "test_acc"
@@ -91,6 +94,7 @@ def test_data_build_info_and_import(bench, data_dir):
     assert both["tnb101"]["precomputed"]["zen"]["jigsaw"] == {"archs": 4096, "proxies": ["zen"]}
     text = run("data", "info").stdout
     assert "cifar100    15625    9930" in text and "precomputed 'suite_zero'" in text and "tnb101 store" in text
+    assert "shipped scores:" in text and "regenerate: python benchmarks/nb201_table.py" in text
 
 
 @pytest.mark.parametrize("entry", [[str(Path(sys.executable).parent / "proxynas")], [sys.executable, str(ROOT / "cli.py")]])

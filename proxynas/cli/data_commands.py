@@ -41,12 +41,15 @@ def data_build(source, force, as_json):
 @data.command("info")
 @json_option
 def data_info(as_json):
-    """Show every benchmark: what is built, where, record counts, the best architecture per task."""
+    """Show every benchmark (what is built, where, record counts, the best architecture per task) and the
+    score tables shipped with the package."""
+    from proxynas import shipped
     from proxynas.bench import benchmark_spaces, open_benchmark
 
     infos = {space: open_benchmark(space).describe() for space in benchmark_spaces()}
+    tables = [table.describe() for table in shipped.load_all()]
     if as_json:
-        return echo_json({"benchmarks": infos})
+        return echo_json({"benchmarks": infos, "shipped_scores": tables})
     for info in infos.values():
         click.echo(f"{info['space']} store: {info['path']}\nbuilt: {info['built_utc']} from {info['source']}")
         click.echo(f"architectures: {info['archs']}  classes: " +
@@ -57,6 +60,14 @@ def data_info(as_json):
             click.echo(f"precomputed '{name}': " + "; ".join(
                 f"{task}: {d['archs']} archs, {len(d['proxies'])} proxies" for task, d in per_task.items()))
         click.echo("")
+    for table in tables:
+        meta = table["meta"]
+        click.echo(f"shipped scores: {table['path']} ({table['bytes'] / 1e6:.1f} MB), {meta.get('space')}, batch "
+                   f"{meta.get('batch_size')}, seed {meta.get('seed')}, packed {meta.get('packed_utc')}; "
+                   f"regenerate: {meta.get('command')}")
+        rows = [{"proxy": c["proxy"], "setting": "|".join(c["setting"].split("|")[-4:]), "cells": c["cells"],
+                 "failed": c["failed"]} for c in table["columns"]]
+        echo_table(rows, ["setting", "proxy", "cells", "failed"])
 
 
 @data.command("import-zc")
