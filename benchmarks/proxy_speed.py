@@ -1,4 +1,5 @@
-"""Seconds per NB201 cell for each proxy, for synflow+grad_norm+jacob_cov together, and for all 13.
+"""Seconds per NB201 cell for each proxy, for synflow+grad_norm+jacob_cov together, for all of them, and for
+each zero-shot ensemble (its members scored together).
 
 Usage: python benchmarks/proxy_speed.py [--sample 30] [--seed 0] [--device cpu]   (per-cell table)
        python benchmarks/proxy_speed.py --full   (then: all 15,625 cells with the three, end to end)
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from proxynas import proxies, scoring
+from proxynas import ensembles, proxies, scoring
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
 from proxynas.spaces import nb201
@@ -83,7 +84,8 @@ def main() -> None:
 
 def per_cell(args, spec: BatchSpec) -> dict:
     archs = nb201.sample(args.sample, args.seed)
-    runs = {name: name for name in proxies.names()} | {THREE: THREE, "all 13": "all"}
+    runs = ({name: name for name in proxies.names()} | {THREE: THREE, f"all {len(proxies.names())}": "all"}
+            | {f"ensemble {name}": ",".join(members) for name, members in ensembles.ENSEMBLES.items()})
     rows = {}
     for label, proxy_list in runs.items():
         rows[label] = timed_run(archs, proxy_list, spec, args.device) | {"reference_median_s": REFERENCE_CPU.get(label)}

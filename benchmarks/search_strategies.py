@@ -8,6 +8,8 @@ task's search metric (NB201: 200-epoch validation accuracy; TransNAS: the valida
 Regret = the search metric's optimum - the best value found. The guided search scores with
 data-free proxies on NB201 and with the benchmark's precomputed zen scores on TransNAS (its networks take
 256-pixel inputs: about a second per cell and proxy on this CPU), as `proxynas search` does by default.
+`guided+zs` is the guided search with the zero-shot ensemble zs (its members, warm start and prior), from
+the whole space when its scores are shipped or cached for every cell, as `proxynas search --proxies zs`.
 Writes benchmarks/results/search_strategies{,_<space>}.{json,md,png} (search_speed.{json,md} with --speed).
 """
 
@@ -31,7 +33,8 @@ from proxynas.features import precomputed_scorer
 from proxynas.plots import pyplot
 from proxynas.scoring import scorer
 from proxynas.tasks import get_task
-from proxynas.search import TabularEvaluator, get_strategy, get_strategy_class, run_search, strategy_names
+from proxynas.search import (SearchSetup, TabularEvaluator, get_strategy, get_strategy_class, run_search,
+                             strategy_names)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
@@ -40,18 +43,26 @@ CHECKPOINTS = (10, 25, 50, 100)
 ANCHORS_CIFAR10 = {"ls": 91.30, "rea": 91.17, "random": 90.71, "bananas+proxies (Suite-Zero)": 91.23}
 
 
-def proxy_options(bench, dataset: str) -> dict:
-    """What a proxy-guided strategy scores with: the engine on NB201, imported zen scores on TransNAS."""
+def proxy_options(bench, dataset: str, prior: str | None) -> dict:
+    """What a proxy-guided strategy scores with: the engine on NB201, imported zen scores on TransNAS; with a
+    prior, its members, and as `proxynas search --proxies <prior>` chooses it, the pool."""
     if bench.space.name == "tnb101":
         return {"score": precomputed_scorer(bench, "zen", dataset), "proxies": ("zen",)}
-    return {"score": scorer(BatchSpec(dataset))}
+    options = {"score": scorer(BatchSpec(dataset))}
+    if prior:
+        options.update(SearchSetup(space=bench.space.name, dataset=dataset).proxy_options((prior,), "engine"))
+    return options
 
 
 def runs(bench, dataset: str, strategy: str, seeds: int, budget: int) -> list[dict]:
     """One record per seed: best search-metric value after each training, the report metric of the
-    cell held best at each checkpoint, and compute seconds."""
+    cell held best at each checkpoint, and compute seconds. `guided+zs`: the guided search with the
+    zero-shot ensemble zs as its proxies, warm start and prior."""
     test = bench.column(dataset, get_task(dataset).report_metric.name)
-    options = proxy_options(bench, dataset) if get_strategy_class(strategy).uses_proxies else {}
+    strategy, _, prior = strategy.partition("+")
+    options = proxy_options(bench, dataset, prior or None) if get_strategy_class(strategy).uses_proxies else {}
+    if options.get("pool"):
+        print(f"{dataset} {strategy}+{prior}: every cell is a candidate ({options['pool']})")
     records = []
     for seed in range(seeds):
         result = run_search(get_strategy(strategy, bench.space.name, seed, **options),

@@ -1,6 +1,7 @@
 """Learning curves of the XGBoost surrogate: Spearman ρ on 1,000 held-out cells vs training size.
 
-Usage: python benchmarks/surrogate_curves.py [--space nb201|tnb101] [--seeds 10] [--datasets ...] [--tune]
+Usage: python benchmarks/surrogate_curves.py [--space nb201|tnb101] [--seeds 10] [--datasets ...] [--sets ...]
+                                            [--tune | --tune-prior]
 A pool of 2,000 cells (sampled with seed 0) is scored once with the zc proxies (NB201: the default
 surrogate proxies, computed and cached; TransNAS-Bench-101: the benchmark's precomputed zen, and params
 and flops as the `size` group); for each seed s the pool is shuffled with s, the last 1,000 cells are
@@ -8,7 +9,8 @@ held out and the first n in {10, 20, 50, 100, 200, 400, 1000} train the model (s
 200-epoch test accuracy; TransNAS's validation score (its only score).
 Writes benchmarks/results/surrogate_curves{,_tnb101}.{json,md} and, with matplotlib, a .png beside them.
 --tune instead compares model settings on seeds 100-102 (never reported in the curves) with the same
-protocol on CIFAR-10 and writes surrogate_tuning.{json,md}: how the defaults were chosen.
+protocol on CIFAR-10 and writes surrogate_tuning.{json,md}: how the defaults were chosen; --tune-prior
+likewise chooses how the zero-shot prior weighs against the trees (surrogate_prior_tuning.{json,md}).
 """
 
 from __future__ import annotations
@@ -20,14 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from proxynas import features, metrics
+from proxynas import ensembles, features, metrics
 from proxynas.bench import open_benchmark
 from proxynas.defaults import SURROGATE_PROXIES
 from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.plots import pyplot
 from proxynas.spaces.base import get_space
-from proxynas.surrogate import DEFAULT_ENSEMBLE, DEFAULT_PARAMS, DEFAULT_ROUNDS, Surrogate
+from proxynas.surrogate import DEFAULT_ENSEMBLE, DEFAULT_PARAMS, DEFAULT_ROUNDS, PRIOR_SHRINK, Surrogate
 from proxynas.tasks import get_task
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -35,7 +37,8 @@ POOL, HELD_OUT = 2000, 1000
 SIZES = (10, 20, 50, 100, 200, 400, 1000)
 # Per space: feature sets, the zc proxies and their source, the datasets, the result files' stem.
 SPACES = {
-    "nb201": {"sets": {"onehot": ("onehot",), "zc": ("zc",), "onehot+zc": ("onehot", "zc")},
+    "nb201": {"sets": {"onehot": ("onehot",), "zc": ("zc",), "onehot+zc": ("onehot", "zc"),
+                       "onehot+zs+prior": ("onehot", "zc", "prior")},
               "proxies": SURROGATE_PROXIES, "source": "engine", "datasets": ("cifar10", "cifar100", "imagenet16"),
               "stem": "surrogate_curves"},
     "tnb101": {"sets": {"onehot": ("onehot",), "zen": ("zc",), "onehot+zen": ("onehot", "zc"),
@@ -44,6 +47,9 @@ SPACES = {
                "datasets": ("class_scene", "class_object", "room_layout", "jigsaw", "segmentsemantic", "normal",
                             "autoencoder")},
 }
+# Sets whose zc group is not the space's default: the zero-shot prior's own members.
+PRIOR_SET = "onehot+zs+prior"
+SET_PROXIES = {PRIOR_SET: ensembles.ENSEMBLES["zs"]}
 # NAS-Bench-Suite-Zero: XGBoost on its 12 proxies, 400 training cells; one-hot XGBoost at 100 / 400.
 PUBLISHED = {"zc@400": {"cifar10": 0.941, "cifar100": 0.939, "imagenet16": 0.931},
              "onehot@100": 0.63, "onehot@400": "0.82-0.86"}
@@ -62,24 +68,27 @@ TUNING_GRID = {
 }
 
 
-def pool_features(bench, dataset: str, groups: tuple[str, ...]):
-    """(features, targets: the task's reported metric) of the seeded pool."""
+def pool_features(bench, dataset: str, groups: tuple[str, ...], proxies: tuple[str, ...] | None = None):
+    """(features, targets: the task's reported metric) of the seeded pool; `proxies`: the zc group's, if not
+    the space's default."""
     space = bench.space.name
     setting = SPACES[space]
     pool = get_space(space).sample(POOL, 0)
-    spec = features.FeatureSpec(groups, setting["proxies"] if "zc" in groups else (), setting["source"],
+    proxies = proxies or setting["proxies"]
+    spec = features.FeatureSpec(groups, proxies if "zc" in groups else (), setting["source"],
                                 BatchSpec(dataset, seed=0), space)
     truth = bench.column(dataset, get_task(dataset).report_metric.name)
     return features.build(pool, spec, bench), truth[bench.index.indices_of(pool)]
 
 
-def held_out_scores(x, truth, size: int, seeds, rounds: int = DEFAULT_ROUNDS, params: dict | None = None) -> dict:
+def held_out_scores(x, truth, size: int, seeds, rounds: int = DEFAULT_ROUNDS, params: dict | None = None,
+                    prior_shrink: float = PRIOR_SHRINK) -> dict:
     """Spearman, Kendall and top-10% precision on the held-out cells, one value per seed."""
     scores = {"spearman": [], "kendall": [], "top10_precision": []}
     for seed in seeds:
         order = np.random.default_rng(seed).permutation(POOL)
         train, held_out = order[:size], order[POOL - HELD_OUT:]
-        predicted = Surrogate(x.spec, seed=seed, rounds=rounds, params=params).fit(
+        predicted = Surrogate(x.spec, seed=seed, rounds=rounds, params=params, prior_shrink=prior_shrink).fit(
             x.rows(train), truth[train]).predict(x.rows(held_out))
         for name, measure in (("spearman", metrics.spearman), ("kendall", metrics.kendall),
                               ("top10_precision", metrics.top_k_precision)):
@@ -87,10 +96,11 @@ def held_out_scores(x, truth, size: int, seeds, rounds: int = DEFAULT_ROUNDS, pa
     return scores
 
 
-def curves(bench, dataset: str, seeds: int) -> dict:
+def curves(bench, dataset: str, seeds: int, sets: list[str]) -> dict:
     result = {}
-    for name, groups in SPACES[bench.space.name]["sets"].items():
-        x, truth = pool_features(bench, dataset, groups)
+    for name in sets:
+        groups = SPACES[bench.space.name]["sets"][name]
+        x, truth = pool_features(bench, dataset, groups, SET_PROXIES.get(name))
         rows = {}
         for size in SIZES:
             scores = held_out_scores(x, truth, size, range(seeds))
@@ -123,17 +133,44 @@ def tune(bench) -> None:
     (RESULTS / "surrogate_tuning.md").write_text("\n".join(lines) + "\n")
 
 
+PRIOR_SHRINKS = (0.0, 10.0, 20.0, 30.0, 40.0, 100.0, 1e12)  # 0: trees alone; 1e12: the calibrated prior alone
+
+
+def tune_prior(bench) -> None:
+    """How much the prior weighs against the trees (`prior_shrink`), on tuning seeds, CIFAR-10."""
+    sizes, seeds = (10, 20, 50, 100, 400), range(100, 105)
+    result = {"dataset": "cifar10", "seeds": list(seeds), "sizes": list(sizes), "prior_shrink": {}}
+    x, truth = pool_features(bench, "cifar10", SPACES["nb201"]["sets"][PRIOR_SET], SET_PROXIES[PRIOR_SET])
+    for shrink in PRIOR_SHRINKS:
+        row = {str(n): float(np.mean(held_out_scores(x, truth, n, seeds, prior_shrink=shrink)["spearman"]))
+               for n in sizes}
+        result["prior_shrink"][f"{shrink:g}"] = row
+        print(f"prior_shrink {shrink:g}: {row}", flush=True)
+    (RESULTS / "surrogate_prior_tuning.json").write_text(json.dumps(result, indent=2) + "\n")
+    lines = [f"Mean Spearman ρ on {HELD_OUT} held-out CIFAR-10 cells (target test_acc), tuning seeds {list(seeds)} "
+             "(not the reported ones); features onehot + the zs members + the zs prior; the trees weigh n² / (n² + prior_shrink²) "
+             "against the calibrated prior (0: trees alone, 1e+12: the prior alone).", "",
+             "| prior_shrink | " + " | ".join(f"n={n}" for n in sizes) + " |", "|---|" + "---|" * len(sizes)]
+    for shrink, row in result["prior_shrink"].items():
+        lines.append(f"| {shrink} | " + " | ".join(f"{row[str(n)]:.3f}" for n in sizes) + " |")
+    (RESULTS / "surrogate_prior_tuning.md").write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="nb201", choices=sorted(SPACES))
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--datasets", help="default: every task of the space")
+    parser.add_argument("--sets", help="feature sets to (re)compute; default: all of the space's")
     parser.add_argument("--tune", action="store_true", help="Compare model settings on tuning seeds instead.")
+    parser.add_argument("--tune-prior", action="store_true", help="Compare prior weights on tuning seeds instead.")
     args = parser.parse_args()
     bench, setting = open_benchmark(args.space), SPACES[args.space]
     RESULTS.mkdir(exist_ok=True)
     if args.tune:
         return tune(bench)
+    if args.tune_prior:
+        return tune_prior(bench)
     stem = RESULTS / setting["stem"]
     out = stem.with_suffix(".json")
     result = json.loads(out.read_text()) if out.exists() else {}
@@ -146,7 +183,8 @@ def main() -> None:
         result["target"] = "val_score (the task's validation score; there is no test split)"
     for dataset in args.datasets.split(",") if args.datasets else setting["datasets"]:
         start = time.perf_counter()
-        result.setdefault("datasets", {})[dataset] = curves(bench, dataset, args.seeds)
+        sets = args.sets.split(",") if args.sets else list(setting["sets"])
+        result.setdefault("datasets", {}).setdefault(dataset, {}).update(curves(bench, dataset, args.seeds, sets))
         result["datasets"][dataset]["seconds"] = time.perf_counter() - start
         out.write_text(json.dumps(result, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(result))
@@ -158,7 +196,9 @@ def markdown(result: dict) -> str:
     done = [d for d in setting["datasets"] if d in result["datasets"]]
     if result.get("space", "nb201") == "nb201":
         what = (f"NB201 cells vs training-set size; target 200-epoch test accuracy; zc = "
-                f"{', '.join(result['zc_proxies'])} (ours, batch 64).")
+                f"{', '.join(result['zc_proxies'])} (ours, batch 64); zs = the members of the zero-shot ensemble zs "
+                f"({', '.join(SET_PROXIES[PRIOR_SET])}); prior = zs ranked against a fixed reference sample of 1,000 "
+                "cells (no accuracies), which the model also blends with.")
     else:
         what = ("TransNAS-Bench-101 micro cells vs training-set size; target each task's validation score; "
                 "zen = the benchmark's precomputed zen score, size = params and flops of our networks.")
@@ -167,7 +207,7 @@ def markdown(result: dict) -> str:
              "| dataset | features | " + " | ".join(str(s) for s in SIZES) + " |",
              "|---|---|" + "---|" * len(SIZES)]
     for dataset in done:
-        for name in setting["sets"]:
+        for name in [n for n in setting["sets"] if n in result["datasets"][dataset]]:
             rows = result["datasets"][dataset][name]
             lines.append(f"| {dataset} | {name} | " + " | ".join(
                 f"{rows[str(s)]['spearman_mean']:.3f} ± {rows[str(s)]['spearman_std']:.3f}" for s in SIZES) + " |")
@@ -189,7 +229,7 @@ def plot(result: dict, path: Path) -> None:
     done = [d for d in setting["datasets"] if d in result["datasets"]]
     fig, axes = plt.subplots(1, len(done), figsize=(4.5 * len(done), 3.8), sharey=True, squeeze=False)
     for ax, dataset in zip(axes[0], done):
-        for name in setting["sets"]:
+        for name in [n for n in setting["sets"] if n in result["datasets"][dataset]]:
             rows = result["datasets"][dataset][name]
             mean = np.array([rows[str(s)]["spearman_mean"] for s in SIZES])
             std = np.array([rows[str(s)]["spearman_std"] for s in SIZES])

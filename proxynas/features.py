@@ -7,6 +7,9 @@ Groups (any combination, in this order in the matrix):
   zc      one column per proxy in `FeatureSpec.proxies`, from the scoring engine (computed and
           cached) or from a precomputed source imported into the store (e.g. Suite-Zero).
   size    params and FLOPs of the benchmark network (exact, computed by proxynas).
+  prior   a zero-shot ensemble (`FeatureSpec.prior`, default zs) ranked against a fixed reference sample
+          (`proxynas.prior`): one column on one scale for every list of cells. A surrogate also blends
+          its prediction with this column (`surrogate.py`).
 Proxies registered as log-scaled are passed through `signed_log`. A proxy that failed on a cell
 stays NaN: XGBoost treats it as missing and learns which branch such cells take.
 """
@@ -21,7 +24,7 @@ from proxynas.data import BatchSpec
 from proxynas.errors import ProxynasError
 from proxynas.spaces.base import get_space
 
-GROUPS = ("onehot", "path", "zc", "size")
+GROUPS = ("onehot", "path", "zc", "size", "prior")
 ENCODINGS = ("onehot", "path")  # groups the space encodes
 SIZE_PROXIES = ("params", "flops")
 
@@ -35,6 +38,7 @@ class FeatureSpec:
     zc_source: str = "engine"  # or the name of a precomputed source in the store
     batch: BatchSpec = field(default_factory=BatchSpec)
     space: str = "nb201"
+    prior: str = "zs"  # the ensemble of the prior group
 
     def __post_init__(self):
         unknown = [g for g in self.groups if g not in GROUPS]
@@ -43,6 +47,10 @@ class FeatureSpec:
                                 f"valid: {', '.join(GROUPS)}")
         if "zc" in self.groups and not self.proxies:
             raise ProxynasError("the zc feature group needs at least one proxy")
+        from proxynas import ensembles
+
+        if "prior" in self.groups and self.prior not in ensembles.ENSEMBLES:
+            raise ProxynasError(f"unknown ensemble {self.prior!r} for the prior; valid: {', '.join(ensembles.names())}")
 
     @property
     def dataset(self) -> str:
@@ -55,21 +63,32 @@ class FeatureSpec:
             names += [f"zc:{p}" for p in self.proxies]
         if "size" in self.groups:
             names += [f"size:{p}" for p in SIZE_PROXIES]
+        if "prior" in self.groups:
+            names.append(self.prior_column)
         return names
+
+    @property
+    def prior_column(self) -> str:
+        return f"prior:{self.prior}"
 
     def engine_proxies(self) -> list[str]:
         """Proxies the scoring engine computes for these features (each once)."""
+        from proxynas import ensembles
+
         names = list(self.proxies) if "zc" in self.groups and self.zc_source == "engine" else []
-        return names + [p for p in SIZE_PROXIES if "size" in self.groups and p not in names]
+        names += [p for p in SIZE_PROXIES if "size" in self.groups]
+        names += list(ensembles.ENSEMBLES[self.prior]) if "prior" in self.groups else []
+        return list(dict.fromkeys(names))
 
     def to_dict(self) -> dict:
         return {"groups": list(self.groups), "proxies": list(self.proxies), "zc_source": self.zc_source,
-                "batch": asdict(self.batch), "space": self.space}
+                "batch": asdict(self.batch), "space": self.space, "prior": self.prior}
 
     @classmethod
     def from_dict(cls, value: dict) -> "FeatureSpec":
         return cls(tuple(value["groups"]), tuple(value["proxies"]), value["zc_source"], BatchSpec(**value["batch"]),
-                   value.get("space", "nb201"))  # models saved before spaces were named are NB201's
+                   value.get("space", "nb201"),  # models saved before spaces were named are NB201's
+                   value.get("prior", "zs"))
 
 
 def signed_log(values: np.ndarray) -> np.ndarray:
@@ -103,7 +122,7 @@ class FeatureMatrix:
 
 def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=None, cache=None) -> FeatureMatrix:
     """The feature matrix of `archs`; NaN where a proxy has no value. `cache`: a `ScoreCache` to reuse."""
-    from proxynas import proxies, scoring
+    from proxynas import prior, proxies, scoring
 
     scores = {}
     engine_proxies = spec.engine_proxies()
@@ -113,17 +132,23 @@ def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=No
         scores = table.scores
     if "zc" in spec.groups and spec.zc_source != "engine":
         scores = scores | precomputed_scores(archs, spec, bench)
+    if "prior" in spec.groups:
+        score = scoring.scorer(spec.batch, device, cache)
+        scores[spec.prior_column] = prior.reference_prior(spec.prior, get_space(spec.space), score).values(scores)
     return assemble(archs, spec, scores)
 
 
 def assemble(archs, spec: FeatureSpec, scores: dict[str, np.ndarray]) -> FeatureMatrix:
-    """The matrix of `archs` from the space's encodings and the given proxy scores (columns by proxy name)."""
+    """The matrix of `archs` from the space's encodings and the given proxy scores (columns by proxy name;
+    the prior group's column under `spec.prior_column`)."""
     space = get_space(spec.space)
     blocks = [space.encode(archs, g) for g in ENCODINGS if g in spec.groups]
     if "zc" in spec.groups:
         blocks.append(np.column_stack([signed_log(scores[p]) if log_scaled(p) else scores[p] for p in spec.proxies]))
     if "size" in spec.groups:
         blocks.append(np.column_stack([scores[p] for p in SIZE_PROXIES]))
+    if "prior" in spec.groups:
+        blocks.append(np.asarray(scores[spec.prior_column], dtype=np.float64)[:, None])
     return FeatureMatrix(np.hstack(blocks), spec)
 
 

@@ -56,23 +56,7 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
     no more.
     """
     cache = cache if cache is not None else default_cache()
-    spaces = {arch.space for arch in archs}
-    if len(spaces) > 1:
-        raise ProxynasError("one scoring run takes architectures of one search space")
-    if archs:
-        next(iter(spaces)).task(spec.dataset)  # a task of another space is a clear error
-    setting = setting_key(spaces.pop(), spec) if archs else ""
-    # Whom each (cell, proxy) is scored on: the cell, or for function-only proxies its class representative.
-    representatives = ([arch.space.function_representative(arch) for arch in archs]
-                       if any(p.function_only for p in proxies) else [])
-    targets = {p: representatives if p.function_only else list(archs) for p in proxies}
-    jobs: dict = {}
-    for proxy in proxies:
-        for target in targets[proxy]:
-            if cache.get(setting, proxy.key, target.code) is None and proxy not in jobs.setdefault(target, []):
-                jobs[target].append(proxy)
-    jobs = {a: ps for a, ps in sorted(jobs.items(), key=lambda item: item[0].code) if ps}
-
+    setting, targets, jobs = _plan(archs, proxies, spec, cache)
     if jobs:
         _drive(jobs, spec, executor or InProcessExecutor(device), cache, setting, progress, flush_seconds)
         cache.compact()  # only after new segments: merges once there are enough of them
@@ -89,6 +73,31 @@ def score(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, device: st
                 table.failures.setdefault(proxy.name, {})[row] = reason
         table.scores[proxy.name] = values
     return table
+
+
+def uncached(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, cache: ScoreCache | None = None) -> int:
+    """How many networks `score` would evaluate for these archs and proxies (0: all cached or shipped)."""
+    return len(_plan(archs, proxies, spec, cache if cache is not None else default_cache())[2])
+
+
+def _plan(archs: Sequence, proxies: Sequence[Proxy], spec: BatchSpec, cache: ScoreCache) -> tuple[str, dict, dict]:
+    """(setting key, whom each proxy is scored on per arch, the uncached jobs: cell -> its proxies)."""
+    spaces = {arch.space for arch in archs}
+    if len(spaces) > 1:
+        raise ProxynasError("one scoring run takes architectures of one search space")
+    if archs:
+        next(iter(spaces)).task(spec.dataset)  # a task of another space is a clear error
+    setting = setting_key(spaces.pop(), spec) if archs else ""
+    # Whom each (cell, proxy) is scored on: the cell, or for function-only proxies its class representative.
+    representatives = ([arch.space.function_representative(arch) for arch in archs]
+                       if any(p.function_only for p in proxies) else [])
+    targets = {p: representatives if p.function_only else list(archs) for p in proxies}
+    jobs: dict = {}
+    for proxy in proxies:
+        for target in targets[proxy]:
+            if cache.get(setting, proxy.key, target.code) is None and proxy not in jobs.setdefault(target, []):
+                jobs[target].append(proxy)
+    return setting, targets, {a: ps for a, ps in sorted(jobs.items(), key=lambda item: item[0].code) if ps}
 
 
 def scorer(spec: BatchSpec, device: str = "cpu", cache: ScoreCache | None = None,

@@ -109,6 +109,39 @@ def test_guided_search_trains_the_best_proxy_vote_first_and_needs_a_warm_start()
         get_strategy("guided", "nb201", 0)
 
 
+def synthetic_scores(archs, names):
+    """Deterministic stand-in proxy scores (no networks): a hash of the cell code per proxy."""
+    return {n: np.array([((a.code * 7919 + 31 * i) % 1009) / 1009.0 for a in archs]) for i, n in enumerate(names)}
+
+
+def test_guided_search_with_a_prior_starts_from_the_ensemble_over_the_whole_space(bench):
+    from proxynas import ensembles
+
+    guided = get_strategy("guided", "nb201", 0, score=synthetic_scores, proxies=(), prior="zs", pool=10**6)
+    first = guided.ask()
+    assert len(guided.candidates) == nb201.SPACE.size  # a pool as large as the space: every cell
+    assert set(guided.spec.proxies) == set(ensembles.ENSEMBLES["zs"]) and guided.spec.groups[-1] == "prior"
+    ensemble = ensembles.combine("zs", guided.scores)
+    open_best = max(ensemble[i] for i, a in enumerate(guided.candidates) if not nb201.SPACE.is_zero(a))
+    assert ensemble[guided.row[first]] == open_best  # the warm start takes the ensemble's best cell
+    result = run_search(guided, TabularEvaluator(bench, "cifar10"), 8, 0)
+    assert result.trainings == 8 and guided.prior is not None
+    with pytest.raises(ProxynasError, match="unknown ensemble 'nope'"):
+        get_strategy("guided", "nb201", 0, score=synthetic_scores, prior="nope")
+
+
+def test_a_named_ensemble_becomes_the_prior_and_the_whole_space_the_pool_when_its_scores_are_there(monkeypatch):
+    from proxynas import scoring
+    from proxynas.search import SearchSetup
+
+    setup = SearchSetup(proxies=("zs", "synflow"))
+    monkeypatch.setattr(scoring, "uncached", lambda *args: 0)
+    assert setup.proxy_options(setup.proxies, "engine") == {"proxies": ("synflow",), "prior": "zs", "pool": 15625}
+    monkeypatch.setattr(scoring, "uncached", lambda *args: 3)  # some cells would need computing: the usual pool
+    assert setup.proxy_options(setup.proxies, "engine") == {"proxies": ("synflow",), "prior": "zs"}
+    assert setup.proxy_options(("synflow",), "engine") == {"proxies": ("synflow",)}
+
+
 def test_guided_search_never_trains_a_second_cell_of_a_trained_function():
     guided = make_strategy("guided", 0, pool=60, warm=2)
     # Node 1 feeds nothing (only through `none`), so the op on edge 0->1 cannot change the function.

@@ -18,8 +18,10 @@ from proxynas.defaults import SURROGATE_PROXIES
 @dataset_option
 @click.option("--train-size", type=click.IntRange(2), default=100, show_default=True)
 @click.option("--features", "groups", default="onehot,zc", show_default=True,
-              help="Comma-separated groups: onehot, path, zc, size.")
+              help="Comma-separated groups: onehot, path, zc, size, prior (a zero-shot ensemble the model "
+                   "blends with, weighted by the training size).")
 @click.option("--proxies", default=",".join(SURROGATE_PROXIES), show_default=True, help="Proxies of the zc group.")
+@click.option("--prior", "prior_name", default="zs", show_default=True, help="Ensemble of the prior group.")
 @click.option("--zc-source", default="engine", show_default=True,
               help="'engine' (compute and cache) or a precomputed source imported with `data import-zc`.")
 @click.option("--target", type=click.Choice(["test", "val"]), default="test", show_default=True)
@@ -31,8 +33,8 @@ from proxynas.defaults import SURROGATE_PROXIES
 @device_option
 @quiet_option
 @json_option
-def fit(space, dataset, train_size, groups, proxies, zc_source, target, seed, model_path, eval_size, batch_size,
-        device, quiet, as_json):
+def fit(space, dataset, train_size, groups, proxies, prior_name, zc_source, target, seed, model_path, eval_size,
+        batch_size, device, quiet, as_json):
     """Fit an XGBoost accuracy predictor on a seeded sample of benchmark cells."""
     from proxynas import features
     from proxynas.bench import open_benchmark
@@ -41,7 +43,7 @@ def fit(space, dataset, train_size, groups, proxies, zc_source, target, seed, mo
 
     spec = features.FeatureSpec(tuple(g.strip() for g in groups.split(",") if g.strip()),
                                 tuple(p.strip() for p in proxies.split(",") if p.strip()) if "zc" in groups else (),
-                                zc_source, BatchSpec(dataset, batch_size=batch_size, seed=seed), space)
+                                zc_source, BatchSpec(dataset, batch_size=batch_size, seed=seed), space, prior_name)
     with progress_bar(quiet, "features") as progress:
         model, row = fit_on_benchmark(open_benchmark(space), spec, target, train_size, eval_size, seed, device,
                                       progress)

@@ -22,7 +22,8 @@ from proxynas.defaults import SCORE_PROXIES
               default="guided", show_default=True)
 @seed_option("Seed of the strategy (and of its proxies' batch).")
 @click.option("--proxies", default=None,
-              help="Proxies the guided search scores candidates with; zc-pt's one proxy or ensemble (default zico).")
+              help="Proxies the guided search scores candidates with (an ensemble such as zs: its members, its "
+              "ranking as the warm start and as the surrogate's prior); zc-pt's one proxy or ensemble (default zico).")
 @click.option("--candidates", type=click.IntRange(1), default=10, show_default=True,
               help="zc-pt: cells proposed (each with its own edge order and batch) before the best is trained.")
 @click.option("--edge-order", type=click.Choice(["random", "fixed", "reverse"]), default="random", show_default=True,
@@ -52,8 +53,7 @@ def search(quiet, as_json, proxies, **options):
 
     names = tuple(p.strip() for p in proxies.split(",") if p.strip()) if proxies else None
     if names and options["zc_source"] in (None, "engine"):
-        chosen, wanted = ensembles.parse_list(proxies)
-        names = tuple(wanted) if names == tuple(wanted) else tuple(p.name for p in chosen)
+        ensembles.parse_list(proxies)  # an unknown name is an error here
     setup = searching.SearchSetup(proxies=names, **options)
     with progress_bar(quiet, "full trainings") as progress:
         result, evaluator = setup.run(progress)

@@ -10,6 +10,12 @@ candidates. Candidates start as a seeded uniform sample of `pool` cells, scored 
 the zero function (no path from input to output: chance accuracy), is not trained while other
 candidates remain: with real training that run is wasted.
 
+With `prior` (a zero-shot ensemble, e.g. zs) its members join the proxies, the warm start takes the
+ensemble's best cells, and the surrogate blends with the ensemble (`proxynas.prior`, ranked against
+the first candidates). A `pool` as large as the space makes every cell a candidate: the search then
+starts from the ensemble's ranking of the whole space (`SearchSetup` does so when the scores are
+shipped or cached).
+
 Scores come from the `score` function the caller gives (`proxynas.scoring.scorer`): the strategy
 has no device, cache or images of its own.
 """
@@ -35,13 +41,19 @@ class GuidedSearch(Strategy):
     uses_proxies = True
 
     def __init__(self, space, seed, score: Callable | None = None, proxies=GUIDED_PROXIES, pool: int = 1000,
-                 warm: int = 5, per_round: int = 1, expand: int = 3, kappa: float = 0.5):
+                 warm: int = 5, per_round: int = 1, expand: int = 3, kappa: float = 0.5, prior: str | None = None):
         super().__init__(space, seed)
         if score is None:
             raise ProxynasError("the guided search needs a scoring function (proxynas.scoring.scorer)")
         if warm < 2:
             raise ProxynasError("the guided search needs at least 2 warm-start trainings to fit its surrogate")
-        self.score, self.spec = score, features.FeatureSpec(("onehot", "zc"), tuple(proxies), space=self.space.name)
+        if prior is not None:
+            from proxynas import ensembles
+
+            proxies = tuple(dict.fromkeys([*proxies, *ensembles.ENSEMBLES.get(prior, ())]))
+        self.score, self.spec = score, features.FeatureSpec(("onehot", "zc", "prior") if prior else ("onehot", "zc"),
+                                                            tuple(proxies), space=self.space.name, prior=prior or "zs")
+        self.prior = None  # the EnsemblePrior, ranked against the first candidates
         self.seed, self.pool, self.warm, self.per_round = seed, pool, warm, per_round
         self.expand, self.kappa = expand, kappa
         self.candidates: list = []
@@ -57,6 +69,11 @@ class GuidedSearch(Strategy):
         if not new:
             return
         scores = self.score(new, list(self.spec.proxies))
+        if "prior" in self.spec.groups:
+            from proxynas.prior import EnsemblePrior
+
+            self.prior = self.prior or EnsemblePrior.from_scores(self.spec.prior, scores)
+            scores[self.spec.prior_column] = self.prior.values(scores)
         self.row.update({a: len(self.candidates) + i for i, a in enumerate(new)})
         self.candidates += new
         for arch in new:
@@ -68,7 +85,7 @@ class GuidedSearch(Strategy):
 
     def ask(self):
         if not self.candidates:
-            self._add(self.space.sample(self.pool, self.seed))
+            self._add(self.space.sample(min(self.pool, self.space.size), self.seed))
         if not self.queue:
             self.queue = self._next_round()
         return self.queue.pop(0)
@@ -77,7 +94,9 @@ class GuidedSearch(Strategy):
         open_rows = np.array([i for i, f in enumerate(self.functions) if f not in self.known_functions])
         if len(open_rows) == 0:
             return [self.unseen_random()]
-        if len(self.seen) < self.warm:
+        if len(self.seen) < self.warm and "prior" in self.spec.groups:
+            score = self.values[open_rows, -1]  # the prior column
+        elif len(self.seen) < self.warm:
             from proxynas import metrics, proxies
 
             columns = [self.scores[p] for p in self.spec.proxies]

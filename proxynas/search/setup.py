@@ -43,12 +43,32 @@ class SearchSetup:
         elif get_strategy_class(self.strategy).uses_proxies:
             source, proxies = self._source_and_proxies()
             options["score"] = self._scorer(evaluator, source)
-            if proxies:
-                options["proxies"] = proxies
+            options.update(self.proxy_options(proxies or (), source))
         elif self.proxies:
             raise ProxynasError(f"strategy {self.strategy} uses no proxies (--proxies is for proxy-guided strategies)")
         strategy = get_strategy(self.strategy, self.space, self.seed, **options)
         return run_search(strategy, evaluator, self.budget, self.seed, self.time_budget, progress), evaluator
+
+    def proxy_options(self, names: tuple[str, ...], source: str) -> dict:
+        """The proxies, and an ensemble among them as the prior (first named); with a prior whose members are
+        shipped or cached for every cell, the whole space as the candidate pool."""
+        from proxynas.ensembles import ENSEMBLES
+
+        named = [n for n in names if n in ENSEMBLES]
+        options = {"proxies": tuple(n for n in names if n not in ENSEMBLES)} if names else {}
+        if not named:
+            return options
+        options["prior"] = named[0]
+        if source == "engine":
+            from proxynas import proxies, scoring
+            from proxynas.spaces.base import get_space
+
+            space = get_space(self.space)
+            cells = [space.Arch.from_code(c) for c in range(space.size)]
+            members = proxies.parse_list(",".join(ENSEMBLES[named[0]]))
+            if scoring.uncached(cells, members, self._batch()) == 0:
+                options["pool"] = space.size
+        return options
 
     def _source_and_proxies(self) -> tuple[str, tuple[str, ...] | None]:
         if self.zc_source is not None or self.proxies:
@@ -64,11 +84,15 @@ class SearchSetup:
 
             bench = getattr(evaluator, "bench", None) or open_benchmark(self.space)
             return precomputed_scorer(bench, source, self.dataset)
-        from proxynas.data import BatchSpec
         from proxynas.scoring import scorer
 
-        images = str(self.data) if self.evaluator == "train" else None  # proxies see the training data
-        return scorer(BatchSpec(self.dataset, images=images), self.device)
+        return scorer(self._batch(), self.device)
+
+    def _batch(self):
+        """The proxies' input batch: the dataset's default images, or the training data when really training."""
+        from proxynas.data import BatchSpec
+
+        return BatchSpec(self.dataset, images=str(self.data) if self.evaluator == "train" else None)
 
 
 def make_evaluator(setup: SearchSetup) -> Evaluator:
