@@ -20,6 +20,7 @@ computed here, never read from a shipped table.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import tempfile
@@ -44,7 +45,8 @@ CHUNKS = -(-nb201.SPACE.size // CHUNK)
 GROUPS = {"zs": ("meco", "meco_opt", "az_expressivity", "az_progressivity", "az_trainability"),
           "counts": ("params", "flops"), "jacob_cov": ("jacob_cov", "epe_nas"), "nwot": ("nwot",),
           "synflow": ("synflow",), "zico": ("zico",), "grad_norm": ("grad_norm", "snip", "plain"),
-          "l2_norm": ("l2_norm",), "zen": ("zen",), "fisher": ("fisher",), "grasp": ("grasp",)}
+          "l2_norm": ("l2_norm",), "zen": ("zen",), "fisher": ("fisher",), "grasp": ("grasp",),
+          "gradsign": ("gradsign",)}
 ENSEMBLES = ("zs", "az_nas")
 SHIPPED = shipped.TABLES / "nb201_scores.h5"
 VERIFIED_CELLS = 2  # per column, re-scored from scratch before packing
@@ -72,37 +74,48 @@ def score_chunk(dataset: str, group: str, chunk: int, archs: list) -> None:
     print(f"\r{dataset} {group} chunk {chunk}: done ({table.computed_cells} networks computed)", flush=True)
 
 
-def load_columns(dataset: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """The cell indices whose chunks exist for every present group, and each proxy's values there."""
-    present = {g: [c for c in range(CHUNKS) if chunk_path(dataset, g, c).exists()] for g in GROUPS}
-    common = sorted(set.intersection(*(set(c) for c in present.values() if c))) if any(present.values()) else []
-    rows = np.concatenate([np.arange(c * CHUNK, min((c + 1) * CHUNK, nb201.SPACE.size)) for c in common]
-                          ) if common else np.array([], dtype=int)
+def chunk_rows(chunks: list[int]) -> np.ndarray:
+    """The benchmark indices of the cells in `chunks` (ascending)."""
+    return np.concatenate([np.arange(c * CHUNK, min((c + 1) * CHUNK, nb201.SPACE.size)) for c in chunks])
+
+
+def load_columns(dataset: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each saved proxy's (benchmark indices of the cells its chunks hold, its values there)."""
     columns = {}
-    for group, chunks in present.items():
+    for group, names in GROUPS.items():
+        chunks = [c for c in range(CHUNKS) if chunk_path(dataset, group, c).exists()]
         if chunks:
-            parts = [np.load(chunk_path(dataset, group, c)) for c in common]
-            columns.update({n: np.concatenate([p[n] for p in parts]) for n in GROUPS[group]})
-    return rows, columns
+            parts = [np.load(chunk_path(dataset, group, c)) for c in chunks]
+            columns.update({n: (chunk_rows(chunks), np.concatenate([p[n] for p in parts])) for n in names})
+    return columns
+
+
+def with_ensembles(columns: dict) -> dict:
+    """`columns` plus every ensemble whose members are all saved, over the cells they share."""
+    combined = dict(columns)
+    for name in ENSEMBLES:
+        members = ensembles.ENSEMBLES[name]
+        if all(m in columns for m in members):
+            rows = functools.reduce(np.intersect1d, [columns[m][0] for m in members])
+            values = {m: columns[m][1][np.searchsorted(columns[m][0], rows)] for m in members}
+            combined[name] = (rows, ensembles.combine(name, values))
+    return combined
 
 
 def report() -> dict:
     bench = store.open_bench()
     result = {"batch_size": BATCH, "seed": SEED, "chunk": CHUNK, "datasets": {}}
     for dataset in DATASETS:
-        rows, columns = load_columns(dataset)
-        if not len(rows):
+        columns = with_ensembles(load_columns(dataset))
+        if not columns:
             continue
-        for name in ENSEMBLES:
-            if all(m in columns for m in ensembles.ENSEMBLES[name]):
-                columns[name] = ensembles.combine(name, columns)
-        entry = {"cells": len(rows), "proxies": {}}
+        entry = {"proxies": {}}
         for target in ("test_acc", "val_acc"):
-            truth = bench.column(dataset, target)[rows]
-            for name, values in columns.items():
+            for name, (rows, values) in columns.items():
+                truth = bench.column(dataset, target)[rows]
                 sign = 1.0 if name in ENSEMBLES or proxies.get(name).higher_is_better else -1.0
                 signed = sign * values
-                entry["proxies"].setdefault(name, {})[target] = {
+                entry["proxies"].setdefault(name, {"cells": len(rows)})[target] = {
                     "rho": metrics.spearman(signed, truth), "tau": metrics.kendall(signed, truth),
                     "top10": metrics.top_k_precision(signed, truth),
                     "rho_95": metrics.spearman_interval(signed, truth, SEED), "nan": int(np.isnan(values).sum())}
@@ -116,16 +129,15 @@ def report() -> dict:
 def write_markdown(result: dict) -> None:
     lines = ["NAS-Bench-201 proxy table: Spearman ρ [95% bootstrap interval], Kendall τ and top-10% precision of "
              f"each proxy and ensemble against the 200-epoch test accuracy (`test_acc`); batch {result['batch_size']} "
-             f"of the dataset's default images, seed {result['seed']}. Cells: the benchmark's index order, the first "
-             "N (all 15,625 when complete).", ""]
+             f"of the dataset's default images, seed {result['seed']}. Cells: each proxy's saved chunks of 1,000 in "
+             "the benchmark's index order (all 15,625 when complete); an ensemble's, the cells its members share.", ""]
     for dataset, entry in result["datasets"].items():
-        lines += [f"**{dataset}** ({entry['cells']} cells)", "", "| proxy | ρ [95%] | τ | top-10% | NaN |",
-                  "|---|---|---|---|---|"]
+        lines += [f"**{dataset}**", "", "| proxy | cells | ρ [95%] | τ | top-10% | NaN |", "|---|---|---|---|---|---|"]
         for name, by_target in entry["proxies"].items():
             m = by_target["test_acc"]
             low, high = m["rho_95"]
-            lines.append(f"| {name} | {m['rho']:.3f} [{low:.2f}, {high:.2f}] | {m['tau']:.3f} | {m['top10']:.3f} "
-                         f"| {m['nan']} |")
+            lines.append(f"| {name} | {by_target['cells']} | {m['rho']:.3f} [{low:.2f}, {high:.2f}] | {m['tau']:.3f} "
+                         f"| {m['top10']:.3f} | {m['nan']} |")
         lines.append("")
     (RESULTS / "nb201_table.md").write_text("\n".join(lines))
 
@@ -141,7 +153,7 @@ def pack(archs: list) -> None:
             chunks = [c for c in range(CHUNKS) if chunk_path(dataset, group, c).exists()]
             if not chunks:
                 continue
-            rows = np.concatenate([np.arange(c * CHUNK, min((c + 1) * CHUNK, len(archs))) for c in chunks])
+            rows = chunk_rows(chunks)
             parts = [np.load(chunk_path(dataset, group, c)) for c in chunks]
             failures = [json.loads(str(p["failures"])) for p in parts]
             for name in names:

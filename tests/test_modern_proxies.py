@@ -15,7 +15,7 @@ from proxynas import ensembles, metrics, proxies
 from proxynas.cli import cli
 from proxynas.data import BatchSpec, make_batch
 from proxynas.errors import ProxynasError
-from proxynas.proxies import az_nas, meco, swap, vkdnw
+from proxynas.proxies import az_nas, gradsign, meco, swap, vkdnw
 from proxynas.spaces import nb201
 from proxynas.spaces.init import init_normal
 from proxynas.spaces.nb201_net import NB201Network
@@ -70,6 +70,24 @@ def test_zico_cuts_the_batch_in_two_mini_batches():
                           needs=frozenset({"batch_weight_grads"}))
     with pytest.raises(proxies.ScoreFailure, match="at least 2"):
         alone.product("batch_weight_grads")
+
+
+def test_gradsign_sign_agreement_by_hand():
+    # layer 1: weight 0 agrees in both samples (|1 + 1|), weight 1 disagrees (|-1 + 1|), weight 2 has no
+    # gradient in one sample (|0 + 1|); layer 2 is reached by the second sample only (|-1|)
+    per_sample = [[torch.tensor([0.5, -2.0, 0.0]), None],
+                  [torch.tensor([3.0, 1.0, 4.0]), torch.tensor([-0.1])]]
+    assert gradsign.sign_agreement(per_sample) == 2 + 0 + 1 + 1
+
+
+def test_gradsign_on_a_real_network_counts_per_sample_sign_agreement():
+    probe = probe_of(CONVS, batch=4)
+    value = proxies.get("gradsign").compute(probe)
+    twice = proxies.Probe(CONVS, "cifar10", torch.cat([probe.inputs, probe.inputs]),
+                          torch.cat([probe.labels, probe.labels]), seed=0)
+    assert proxies.get("gradsign").compute(twice) == 2 * value  # duplicated samples agree with themselves
+    weights = sum(layer.weight.numel() for layer in proxies.probe.weight_layers(probe.fresh_copy()))
+    assert value == int(value) and 0 < value <= 4 * weights
 
 
 def test_swap_counts_distinct_sample_patterns_by_hand():
