@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from proxynas import ensembles, metrics, paths, proxies, scoring, shipped
 from proxynas.bench import nb201_store as store
@@ -170,6 +171,7 @@ def pack(archs: list) -> None:
                 verify(columns[-1], archs, rows, key_of, proxy, spec)
                 covered_cells[f"{dataset}/{name}"] = len(rows)
     meta = {"space": nb201.SPACE.name, "network": scoring.NETWORK, "batch_size": BATCH, "seed": SEED,
+            "torch_threads": torch.get_num_threads(),  # some proxies' last digits depend on it
             "images": "each dataset's default file (../shared/data/images); the setting key holds its digest",
             "cells": covered_cells, "command": "python benchmarks/nb201_table.py",
             "packed_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
