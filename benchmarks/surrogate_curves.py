@@ -38,7 +38,7 @@ SIZES = (10, 20, 50, 100, 200, 400, 1000)
 # Per space: feature sets, the zc proxies and their source, the datasets, the result files' stem.
 SPACES = {
     "nb201": {"sets": {"onehot": ("onehot",), "zc": ("zc",), "onehot+zc": ("onehot", "zc"),
-                       "onehot+zs+prior": ("onehot", "zc", "prior")},
+                       "onehot+zs+prior": ("onehot", "zc", "prior"), "onehot+zc+zs+prior": ("onehot", "zc", "prior")},
               "proxies": SURROGATE_PROXIES, "source": "engine", "datasets": ("cifar10", "cifar100", "imagenet16"),
               "stem": "surrogate_curves"},
     "tnb101": {"sets": {"onehot": ("onehot",), "zen": ("zc",), "onehot+zen": ("onehot", "zc"),
@@ -49,7 +49,8 @@ SPACES = {
 }
 # Sets whose zc group is not the space's default: the zero-shot prior's own members.
 PRIOR_SET = "onehot+zs+prior"
-SET_PROXIES = {PRIOR_SET: ensembles.ENSEMBLES["zs"]}
+SET_PROXIES = {PRIOR_SET: ensembles.ENSEMBLES["zs"],
+               "onehot+zc+zs+prior": (*SURROGATE_PROXIES, *ensembles.ENSEMBLES["zs"])}
 # NAS-Bench-Suite-Zero: XGBoost on its 12 proxies, 400 training cells; one-hot XGBoost at 100 / 400.
 PUBLISHED = {"zc@400": {"cifar10": 0.941, "cifar100": 0.939, "imagenet16": 0.931},
              "onehot@100": 0.63, "onehot@400": "0.82-0.86"}
