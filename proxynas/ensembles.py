@@ -27,6 +27,13 @@ def names() -> list[str]:
     return sorted(ENSEMBLES)
 
 
+def members(name: str) -> tuple[str, ...]:
+    """The members of the ensemble `name`; an unknown name is a clear error."""
+    if name not in ENSEMBLES:
+        raise ProxynasError(f"unknown ensemble {name!r}; valid: {', '.join(names())}")
+    return ENSEMBLES[name]
+
+
 def parse_list(text: str) -> tuple[list[proxies.Proxy], list[str]]:
     """From a comma-separated list of proxies and ensembles (`all`: every proxy): (the proxies to score, those
     named and every named ensemble's members; the ensembles named)."""
@@ -51,8 +58,8 @@ def add_columns(table, chosen: list[str]) -> None:
 
 def combine(name: str, columns: dict[str, np.ndarray]) -> np.ndarray:
     """The ensemble `name` over the rows of `columns` (which must hold its members)."""
-    members = ENSEMBLES[name]
-    missing = [m for m in members if m not in columns]
+    chosen = members(name)
+    missing = [m for m in chosen if m not in columns]
     if missing:
         raise ProxynasError(f"ensemble {name} needs scores of {', '.join(missing)}")
-    return metrics.log_rank_sum([columns[m] for m in members], proxies.directions(members))
+    return metrics.log_rank_sum([columns[m] for m in chosen], proxies.directions(chosen))

@@ -47,10 +47,10 @@ class FeatureSpec:
                                 f"valid: {', '.join(GROUPS)}")
         if "zc" in self.groups and not self.proxies:
             raise ProxynasError("the zc feature group needs at least one proxy")
-        from proxynas import ensembles
+        if "prior" in self.groups:
+            from proxynas import ensembles
 
-        if "prior" in self.groups and self.prior not in ensembles.ENSEMBLES:
-            raise ProxynasError(f"unknown ensemble {self.prior!r} for the prior; valid: {', '.join(ensembles.names())}")
+            ensembles.members(self.prior)  # an unknown ensemble is an error here
 
     @property
     def dataset(self) -> str:
@@ -77,7 +77,7 @@ class FeatureSpec:
 
         names = list(self.proxies) if "zc" in self.groups and self.zc_source == "engine" else []
         names += [p for p in SIZE_PROXIES if "size" in self.groups]
-        names += list(ensembles.ENSEMBLES[self.prior]) if "prior" in self.groups else []
+        names += list(ensembles.members(self.prior)) if "prior" in self.groups else []
         return list(dict.fromkeys(names))
 
     def to_dict(self) -> dict:

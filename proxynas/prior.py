@@ -35,7 +35,7 @@ class EnsemblePrior:
     @classmethod
     def from_scores(cls, name: str, columns: dict[str, np.ndarray]) -> "EnsemblePrior":
         """The prior whose reference is the cells of `columns` (member name -> raw scores)."""
-        members = _members(name)
+        members = ensembles.members(name)
         reference = {}
         for member in members:
             values = _signed(member, columns[member])
@@ -58,14 +58,10 @@ class EnsemblePrior:
 def reference_prior(name: str, space, score: Callable) -> EnsemblePrior:
     """The prior `name` on `space`'s reference sample, scored with `score(archs, proxy names)`."""
     cells = space.sample(min(REFERENCE_CELLS, space.size), REFERENCE_SEED)
-    return EnsemblePrior.from_scores(name, score(cells, list(_members(name))))
+    return EnsemblePrior.from_scores(name, score(cells, list(ensembles.members(name))))
 
 
 def _signed(member: str, values) -> np.ndarray:
     return np.asarray(values, dtype=np.float64) * (1.0 if proxies.get(member).higher_is_better else -1.0)
 
 
-def _members(name: str) -> tuple[str, ...]:
-    if name not in ensembles.ENSEMBLES:
-        raise ProxynasError(f"unknown ensemble {name!r} for a prior; valid: {', '.join(ensembles.names())}")
-    return ensembles.ENSEMBLES[name]

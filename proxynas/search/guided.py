@@ -50,7 +50,7 @@ class GuidedSearch(Strategy):
         if prior is not None:
             from proxynas import ensembles
 
-            proxies = tuple(dict.fromkeys([*proxies, *ensembles.ENSEMBLES.get(prior, ())]))
+            proxies = tuple(dict.fromkeys([*proxies, *ensembles.members(prior)]))
         self.score, self.spec = score, features.FeatureSpec(("onehot", "zc", "prior") if prior else ("onehot", "zc"),
                                                             tuple(proxies), space=self.space.name, prior=prior or "zs")
         self.prior = None  # the EnsemblePrior, ranked against the first candidates
