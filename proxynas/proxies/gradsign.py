@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from proxynas.proxies.probe import weight_layers
+from proxynas.proxies.probe import weight_grads_by_part
 from proxynas.proxies.registry import register
 
 
@@ -26,10 +26,4 @@ def gradsign(probe) -> float:
     over its own positions, as the authors' batch of one does) with the task's loss. The authors read 128
     samples; we read the engine's batch (64 by default), which scales the score, not its ranking much.
     """
-    net = probe.fresh_copy()
-    weights = [layer.weight for layer in weight_layers(net)]
-    per_sample = []
-    for inputs, labels in zip(probe.inputs.split(1), probe.labels.split(1)):
-        found = torch.autograd.grad(probe.loss(net(inputs), labels), weights, allow_unused=True)
-        per_sample.append([None if g is None else g.detach() for g in found])
-    return sign_agreement(per_sample)
+    return sign_agreement(weight_grads_by_part(probe, len(probe.inputs)))

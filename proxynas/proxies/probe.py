@@ -42,6 +42,18 @@ def weight_layers(net: nn.Module) -> list[nn.Module]:
     return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
+def weight_grads_by_part(probe, parts: int) -> list[list[torch.Tensor | None]]:
+    """Per part of the probe's batch (cut into `parts`, each through a fresh network with its own BN
+    statistics), the loss gradient of every conv/linear weight (None where a layer is not reached)."""
+    net = probe.fresh_copy()
+    weights = [layer.weight for layer in weight_layers(net)]
+    grads = []
+    for inputs, labels in zip(probe.inputs.chunk(parts), probe.labels.chunk(parts)):
+        found = torch.autograd.grad(probe.loss(net(inputs), labels), weights, allow_unused=True)
+        grads.append([None if g is None else g.detach() for g in found])
+    return grads
+
+
 class Probe:
     """`arch` (which knows its space) as a network for `task`, the input batch, and the shared passes."""
 

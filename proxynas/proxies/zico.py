@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from proxynas.proxies.probe import weight_layers
+from proxynas.proxies.probe import weight_grads_by_part
 from proxynas.proxies.registry import ScoreFailure, register, register_product
 
 MINI_BATCHES = 2  # the authors' default: two batches of the training data
@@ -18,13 +18,7 @@ def batch_weight_grads(probe) -> list[list[torch.Tensor | None]]:
     gradient of every conv/linear weight of a fresh network (None where a layer is not reached)."""
     if len(probe.inputs) < MINI_BATCHES:
         raise ScoreFailure(f"needs a batch of at least {MINI_BATCHES} samples, one mini-batch each")
-    net = probe.fresh_copy()
-    weights = [layer.weight for layer in weight_layers(net)]
-    grads = []
-    for inputs, labels in zip(probe.inputs.chunk(MINI_BATCHES), probe.labels.chunk(MINI_BATCHES)):
-        found = torch.autograd.grad(probe.loss(net(inputs), labels), weights, allow_unused=True)
-        grads.append([None if g is None else g.detach() for g in found])
-    return grads
+    return weight_grads_by_part(probe, MINI_BATCHES)
 
 
 @register("zico", needs={"batch_weight_grads"}, function_only=True, splittable=False, needs_labels=True)
