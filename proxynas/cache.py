@@ -88,9 +88,8 @@ class ScoreCache:
         """(score, failure reason or "") if cached here or in a shipped table."""
         found = self._entries.get((setting, proxy), {}).get(code)
         for table in self.tables:
-            if found is not None:
-                break
-            found = table.get(setting, proxy, code)
+            if found is None:
+                found = table.get(setting, proxy, code)
         return found
 
     def put(self, setting: str, proxy: str, code: int, score: float, reason: str = "") -> None:

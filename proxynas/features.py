@@ -123,9 +123,12 @@ class FeatureMatrix:
 def build(archs, spec: FeatureSpec, bench=None, device: str = "cpu", progress=None, cache=None) -> FeatureMatrix:
     """The feature matrix of `archs`; NaN where a proxy has no value. `cache`: a `ScoreCache` to reuse."""
     from proxynas import prior, proxies, scoring
+    from proxynas.cache import default_cache
 
     scores = {}
     engine_proxies = spec.engine_proxies()
+    if engine_proxies and cache is None:
+        cache = default_cache()  # read once, for the cells and for the prior's reference sample
     if engine_proxies:
         table = scoring.score(archs, proxies.parse_list(",".join(engine_proxies)), spec.batch, device, cache,
                               progress)

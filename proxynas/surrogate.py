@@ -75,10 +75,10 @@ class Surrogate:
             data = xgb.DMatrix(x.values[rows], label=z[rows], missing=np.nan)
             self.boosters_.append(xgb.train({**self.params_, "seed": self.seed + member}, data, self.rounds))
         self.n_train_ = len(y)
-        self.prior_line_ = self._prior_line(x, z) if "prior" in self.features.groups else None
+        self.prior_line_ = self._fit_prior_line(x, z) if "prior" in self.features.groups else None
         return self
 
-    def _prior_line(self, x: FeatureMatrix, z: np.ndarray) -> tuple[float, float]:
+    def _fit_prior_line(self, x: FeatureMatrix, z: np.ndarray) -> tuple[float, float]:
         """(intercept, slope) of the standardised target on the prior column, least squares."""
         prior = x.values[:, self.features.names().index(self.features.prior_column)]
         spread = prior.std()
@@ -147,7 +147,7 @@ class Surrogate:
                         meta["prior_shrink"])
             model.params_, model.y_mean_, model.y_std_ = meta["params"], meta["target_mean"], meta["target_std"]
             model.n_train_ = meta["train_size"]
-            model.prior_line_ = _prior_line(meta, spec, path)
+            model.prior_line_ = _saved_prior_line(meta, spec, path)
         except (KeyError, TypeError) as exc:
             raise ProxynasError(f"{path} is an incomplete proxynas surrogate model (missing {exc})") from exc
         if names != spec.names() or fitted_keys != _proxy_keys(spec):
@@ -179,7 +179,7 @@ def _check_metadata(meta: dict, path: Path) -> None:
         raise ProxynasError(f"{path}: params is not a mapping of XGBoost parameters; refit the model")
 
 
-def _prior_line(meta: dict, spec: FeatureSpec, path: Path) -> tuple[float, float] | None:
+def _saved_prior_line(meta: dict, spec: FeatureSpec, path: Path) -> tuple[float, float] | None:
     """The saved calibration of the prior: two finite numbers when the features have a prior, else None."""
     line = meta.get("prior_line")
     if "prior" not in spec.groups:

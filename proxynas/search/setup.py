@@ -64,9 +64,8 @@ class SearchSetup:
             from proxynas.spaces.base import get_space
 
             space = get_space(self.space)
-            cells = [space.Arch.from_code(c) for c in range(space.size)]
             members = proxies.parse_list(",".join(ENSEMBLES[named[0]]))
-            if scoring.uncached(cells, members, self._batch()) == 0:
+            if scoring.uncached(space.all_archs(), members, self._batch()) == 0:
                 options["pool"] = space.size
         return options
 
