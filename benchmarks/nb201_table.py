@@ -80,14 +80,20 @@ def chunk_rows(chunks: list[int]) -> np.ndarray:
     return np.concatenate([np.arange(c * CHUNK, min((c + 1) * CHUNK, nb201.SPACE.size)) for c in chunks])
 
 
+def saved_chunks(dataset: str, group: str) -> tuple[np.ndarray, list]:
+    """(benchmark indices of the cells the group's saved chunks hold, those chunks' npz contents)."""
+    chunks = [c for c in range(CHUNKS) if chunk_path(dataset, group, c).exists()]
+    return (chunk_rows(chunks) if chunks else np.array([], dtype=int)), [np.load(chunk_path(dataset, group, c))
+                                                                          for c in chunks]
+
+
 def load_columns(dataset: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each saved proxy's (benchmark indices of the cells its chunks hold, its values there)."""
     columns = {}
     for group, names in GROUPS.items():
-        chunks = [c for c in range(CHUNKS) if chunk_path(dataset, group, c).exists()]
-        if chunks:
-            parts = [np.load(chunk_path(dataset, group, c)) for c in chunks]
-            columns.update({n: (chunk_rows(chunks), np.concatenate([p[n] for p in parts])) for n in names})
+        rows, parts = saved_chunks(dataset, group)
+        if parts:
+            columns.update({n: (rows, np.concatenate([p[n] for p in parts])) for n in names})
     return columns
 
 
@@ -151,11 +157,9 @@ def pack(archs: list) -> None:
     for dataset in DATASETS:
         spec = BatchSpec(dataset, batch_size=BATCH, seed=SEED)
         for group, names in GROUPS.items():
-            chunks = [c for c in range(CHUNKS) if chunk_path(dataset, group, c).exists()]
-            if not chunks:
+            rows, parts = saved_chunks(dataset, group)
+            if not parts:
                 continue
-            rows = chunk_rows(chunks)
-            parts = [np.load(chunk_path(dataset, group, c)) for c in chunks]
             failures = [json.loads(str(p["failures"])) for p in parts]
             for name in names:
                 proxy = proxies.get(name)
