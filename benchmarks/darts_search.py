@@ -3,7 +3,7 @@ per epoch, whether the skip-connection collapse appears, and seconds per epoch.
 
 Usage: python benchmarks/darts_search.py [--methods darts,darts-v2,gdas] [--epochs 10] [--data FILE|FOLDER]
                                          [--select argmax|perturb] [--device cpu] [--max-images N] [--seed 0]
-                                         [--plot]
+                                         [--plot] [--out FILE.json] [--checkpoints DIR]
 
 With `--select perturb` (DARTS-PT) the search epochs are followed by 5 x `--tune-epochs` (DARTS-PT: 5) tuning
 epochs between the six edge decisions; the table then shows both the argmax cell at the end of the search and the perturbation-selected one.
@@ -13,13 +13,16 @@ NAS-Bench-201 paper searches on 25,000 + 25,000 images for 50 epochs). The NB201
 same command with a CIFAR-10 python folder, `--epochs 50 --device cuda`. Every epoch is checkpointed under
 cache/checkpoints, so a killed run resumes. The derived cells are looked up in the benchmark only after the
 search (CIFAR-10 200-epoch test accuracy, `test_acc`). Writes benchmarks/results/darts_search_<device>.{json,md}
-and, with --plot, darts_alpha_<device>.png.
+(or `--out`'s stem) and, with --plot, darts_alpha_<device>.png. Each finished run is merged into the JSON under a
+file lock, so several runs (methods, seeds) can go side by side as separate processes on one device.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
@@ -46,15 +49,17 @@ def main() -> None:
     parser.add_argument("--tune-epochs", type=int, default=darts.DartsConfig.tune_epochs,
                         help="perturb: epochs between two edge decisions (DARTS-PT: 5)")
     parser.add_argument("--plot", action="store_true")
+    parser.add_argument("--out", type=Path, default=None, help="result JSON (default: results/darts_search_<device>.json)")
+    parser.add_argument("--checkpoints", type=Path, default=None, help="checkpoint folder (default: cache/checkpoints)")
     args = parser.parse_args()
     data = args.data or paths.data_dir() / "images" / "cifar10_train_first4000.npz"
     bench = store.open_bench()
-    out = RESULTS / f"darts_search_{args.device.split(':')[0]}.json"
-    result = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+    device = args.device.split(":")[0]
+    out = args.out or RESULTS / f"darts_search_{device}.json"
     for method in args.methods.split(","):
         config = darts.DartsConfig(epochs=args.epochs, method=method, seed=args.seed, max_images=args.max_images,
                                    select=args.select, tune_epochs=args.tune_epochs)
-        run = darts.run_darts(data, config, args.device, paths.cache_dir() / "checkpoints",
+        run = darts.run_darts(data, config, args.device, args.checkpoints or paths.cache_dir() / "checkpoints",
                               progress=lambda d, t: print(f"\r{method}: epoch {d}/{t}", end="", flush=True))
 
         def looked_up(cell: str) -> dict:
@@ -62,19 +67,31 @@ def main() -> None:
             return {"test_acc": float(bench.column("cifar10", "test_acc")[bench.index.index_of(arch)]),
                     "skips": sum(nb201.OPS[o] == "skip_connect" for o in arch)}
 
-        result["runs"][f"{method}/{args.select}/{args.epochs}/{args.tune_epochs}/{args.seed}"] = {
+        print()
+        result = save_run(out, f"{method}/{args.select}/{args.epochs}/{args.tune_epochs}/{args.seed}", {
             "method": method, "select": args.select, "data": str(data), "config": asdict(config),
             "device": args.device, "epochs": [asdict(e) | looked_up(e.derived) for e in run.history],
-            "decisions": run.decisions, "final": {"cell": str(run.derived)} | looked_up(str(run.derived))}
-        print()
-        RESULTS.mkdir(exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n")
-    write_markdown(result, args.device.split(":")[0])
-    if args.plot:
-        plot_alpha(result, RESULTS / f"darts_alpha_{args.device.split(':')[0]}.png")
+            "decisions": run.decisions, "final": {"cell": str(run.derived)} | looked_up(str(run.derived))})
+        write_markdown(result, device, out.with_suffix(".md"))
+        if args.plot:
+            plot_alpha(result, out.parent / f"darts_alpha_{device}.png")
 
 
-def write_markdown(result: dict, device: str) -> None:
+def save_run(out: Path, key: str, run: dict) -> dict:
+    """Merge one run into the result file under a lock (other processes may be saving theirs); the merged
+    result."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = json.loads(out.read_text()) if out.exists() else {"runs": {}}
+        result["runs"][key] = run
+        temporary = out.with_suffix(".tmp")
+        temporary.write_text(json.dumps(result, indent=2) + "\n")
+        os.replace(temporary, out)
+    return result
+
+
+def write_markdown(result: dict, device: str, path: Path) -> None:
     lines = [f"Differentiable search on the NB201 supernet ({device}); per epoch the derived cell's CIFAR-10 "
              "200-epoch test accuracy (`test_acc`), its number of skip connections and seconds per epoch. Reference "
              "(NB201 paper, full protocol): DARTS-V1/V2 54.30 (all-skip collapse), GDAS 93.61; DARTS-PT (perturbation "
@@ -91,7 +108,7 @@ def write_markdown(result: dict, device: str) -> None:
                      f"| {Path(run['data']).name} | {accs} | {skips} | {seconds:.0f} "
                      f"| {searched[-1]['derived']} ({searched[-1]['test_acc']:.2f}) "
                      f"| {run['final']['cell']} ({run['final']['test_acc']:.2f}) |")
-    (RESULTS / f"darts_search_{device}.md").write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def plot_alpha(result: dict, path: Path) -> None:

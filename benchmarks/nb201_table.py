@@ -2,7 +2,7 @@
 cell here, three datasets; and its correlation table.
 
 Usage: python benchmarks/nb201_table.py [--datasets cifar10,...] [--groups zs,zico,...] [--chunks 0-15]
-                                        [--report] [--pack]
+                                        [--report] [--pack] [--score-only]
 
 Cells in benchmark index order, in chunks of 1,000 (the last 625). Batch: 64 images of the dataset's default
 file, seed 0, the same setting as benchmarks/modern_proxies.py, so their cached scores are reused. Each
@@ -14,7 +14,8 @@ Spearman ρ (95% bootstrap interval), Kendall τ and top-10% precision against `
 `--pack` (also run at the end) writes the chunks into the score table shipped with the package
 (proxynas/tables/nb201_scores.h5, see proxynas/shipped.py), after re-scoring a few seeded cells of every
 column from scratch and refusing a column whose values the engine does not reproduce. Scores are always
-computed here, never read from a shipped table.
+computed here, never read from a shipped table. `--score-only` skips both, for chunks scored by several
+processes or machines at once (each given its own `--chunks`).
 """
 
 from __future__ import annotations
@@ -211,6 +212,7 @@ def main() -> None:
     parser.add_argument("--chunks", default=f"0-{CHUNKS - 1}")
     parser.add_argument("--report", action="store_true", help="only write the report from the saved chunks")
     parser.add_argument("--pack", action="store_true", help="only pack the saved chunks into the shipped table")
+    parser.add_argument("--score-only", action="store_true", help="score the chunks, neither report nor pack")
     args = parser.parse_args()
     index = store.open_bench().index
     archs = [index.arch_at(i) for i in range(nb201.SPACE.size)]
@@ -219,9 +221,9 @@ def main() -> None:
             for group in args.groups.split(","):
                 for chunk in parse_chunks(args.chunks):
                     score_chunk(dataset, group, chunk, archs)
-    if not args.pack:
+    if not (args.pack or args.score_only):
         report()
-    if not args.report:
+    if not (args.report or args.score_only):
         pack(archs)
 
 

@@ -215,7 +215,7 @@ def _search_epoch(net, alpha, weights_opt, alpha_opt, data, config, generator, t
     net.train()
     order = torch.randperm(len(train_x), generator=generator)
     val_order = torch.randperm(len(val_x), generator=generator)
-    sums = np.zeros(4)
+    sums = torch.zeros(4, device=train_x.device)  # summed on the device: no host sync per step
     steps = order.split(config.batch_size)
     for step, rows in enumerate(steps):
         val_rows = val_order[(step * config.batch_size + torch.arange(config.batch_size)) % len(val_x)]
@@ -237,10 +237,11 @@ def _search_epoch(net, alpha, weights_opt, alpha_opt, data, config, generator, t
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), config.grad_clip)
         weights_opt.step()
-        sums += [float(loss.detach()) * len(rows), float((logits.argmax(1) == y).sum()),
-                 float(arch_loss.detach()) * len(vy), float((arch_logits.argmax(1) == vy).sum())]
+        sums += torch.stack([loss.detach() * len(rows), (logits.argmax(1) == y).sum(),
+                             arch_loss.detach() * len(vy), (arch_logits.argmax(1) == vy).sum()]).float()
     n, nv = len(train_x), len(steps) * config.batch_size
-    return float(sums[0] / n), float(100 * sums[1] / n), float(sums[2] / nv), float(100 * sums[3] / nv)
+    loss_sum, correct, arch_loss_sum, arch_correct = sums.tolist()
+    return loss_sum / n, 100 * correct / n, arch_loss_sum / nv, 100 * arch_correct / nv
 
 
 def _mixed_precision(batch: torch.Tensor):
