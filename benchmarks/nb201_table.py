@@ -48,8 +48,8 @@ GROUPS = {"zs": ("meco", "meco_opt", "az_expressivity", "az_progressivity", "az_
           "counts": ("params", "flops"), "jacob_cov": ("jacob_cov", "epe_nas"), "nwot": ("nwot",),
           "synflow": ("synflow",), "zico": ("zico",), "grad_norm": ("grad_norm", "snip", "plain"),
           "l2_norm": ("l2_norm",), "zen": ("zen",), "fisher": ("fisher",), "grasp": ("grasp",),
-          "gradsign": ("gradsign",)}
-ENSEMBLES = ("zs", "az_nas")
+          "gradsign": ("gradsign",), "te_nas": ("te_ntk", "te_regions")}
+ENSEMBLES = ("zs", "az_nas", "te_nas")
 SHIPPED = shipped.TABLES / "nb201_scores.h5"
 VERIFIED_CELLS = 2  # per column, re-scored from scratch before packing
 

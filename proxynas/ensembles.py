@@ -1,4 +1,5 @@
-"""Zero-shot ensembles: a sum of log-ranks of several proxies, computed within the list being ranked.
+"""Zero-shot ensembles: a sum of log-ranks of several proxies (TE-NAS: of plain ranks), computed within the
+list being ranked.
 
 Members and their signs come from the proxy registry. `az_nas` and `vkdnw_agg` are the published
 aggregates. `zs` is ours: its members were chosen by greedy forward selection on a tuning half of 500
@@ -20,7 +21,10 @@ ENSEMBLES: dict[str, tuple[str, ...]] = {
     "vkdnw_agg": ("vkdnw", "az_expressivity", "az_trainability", "flops", "jacob_cov"),
     # ours: chosen on a tuning split, see above
     "zs": ("meco", "az_trainability", "meco_opt", "az_progressivity"),
+    # TE-NAS (Chen et al., ICLR 2021): NTK condition number and linear regions, by the sum of plain ranks
+    "te_nas": ("te_ntk", "te_regions"),
 }
+PLAIN_RANKS = {"te_nas"}  # aggregated by mean rank (the authors' rank sum), not log-ranks
 
 
 def names() -> list[str]:
@@ -62,4 +66,5 @@ def combine(name: str, columns: dict[str, np.ndarray]) -> np.ndarray:
     missing = [m for m in chosen if m not in columns]
     if missing:
         raise ProxynasError(f"ensemble {name} needs scores of {', '.join(missing)}")
-    return metrics.log_rank_sum([columns[m] for m in chosen], proxies.directions(chosen))
+    aggregate = metrics.rank_vote if name in PLAIN_RANKS else metrics.log_rank_sum
+    return aggregate([columns[m] for m in chosen], proxies.directions(chosen))

@@ -179,7 +179,7 @@ def test_log_rank_sum_by_hand_with_directions_and_nan():
 def test_ensemble_names_expand_to_their_members():
     chosen, wanted = ensembles.parse_list("synflow,zs")
     assert wanted == ["zs"] and [p.name for p in chosen] == ["synflow", *ensembles.ENSEMBLES["zs"]]
-    with pytest.raises(ProxynasError, match="unknown proxy or ensemble 'zz'; valid: all, az_nas, vkdnw_agg, zs, az_"):
+    with pytest.raises(ProxynasError, match="unknown proxy or ensemble 'zz'; valid: all, az_nas, te_nas, vkdnw_agg, zs, az_"):
         ensembles.parse_list("zs,zz")
     with pytest.raises(ProxynasError, match="needs scores of"):
         ensembles.combine("zs", {"flops": np.ones(3)})

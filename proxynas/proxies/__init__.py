@@ -5,7 +5,7 @@ False for plain), which rank votes honour, and whether models should see it log-
 """
 
 from proxynas.proxies import (  # noqa: F401  (registers)
-    az_nas, counting, gradient, gradsign, grasp, jacobian, meco, nwot, swap, synflow, vkdnw, zen, zico)
+    az_nas, counting, gradient, gradsign, grasp, jacobian, meco, nwot, swap, synflow, te_nas, vkdnw, zen, zico)
 from proxynas.proxies.probe import Probe
 from proxynas.proxies.registry import Proxy, ScoreFailure, get, names, parse_list, register, register_product
 

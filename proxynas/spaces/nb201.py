@@ -76,6 +76,12 @@ class NB201Space(CellSpace):
 
         return build_network(arch, task, convention, skip_dead_edges=skip_dead_edges)
 
+    def build_cell(self, arch: Arch, channels: int):
+        """One cell alone (affine BN, batch statistics), as TE-NAS counts linear regions on."""
+        from proxynas.spaces.nb201_net import Cell
+
+        return Cell(arch, channels, affine=True, track=False)
+
     def build_supernet(self, task, convention: str = "zero-cost", channels: int = 16, cells_per_stage: int = 5):
         """The weight-sharing supernet; by default the NAS-Bench-201 paper's search size (16 channels, 5 cells)."""
         from proxynas.spaces.nb201_supernet import build_supernet

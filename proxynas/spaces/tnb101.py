@@ -69,6 +69,12 @@ class TNB101Space(CellSpace):
 
         return build_network(arch, task, convention, skip_dead_edges=skip_dead_edges)
 
+    def build_cell(self, arch: Arch, channels: int):
+        """One cell alone at stride 1 (affine BN, batch statistics), as TE-NAS counts linear regions on."""
+        from proxynas.spaces.tnb101_net import MicroCell
+
+        return MicroCell(arch, channels, channels, 1, affine=True, track=False)
+
     def build_supernet(self, task, convention: str = "zero-cost"):
         """The weight-sharing supernet on the benchmark's fixed `64-41414` skeleton and the task's head."""
         from proxynas.spaces.tnb101_supernet import build_supernet
