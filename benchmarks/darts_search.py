@@ -1,12 +1,13 @@
-"""DARTS, DARTS-V2 and GDAS on the NB201 supernet: alpha per epoch, the derived cell's benchmark accuracy
-per epoch, whether the skip-connection collapse appears, and seconds per epoch.
+"""DARTS, DARTS-V2, GDAS and DARTS-PT's uniform-alpha supernet on NB201: alpha per epoch, the derived
+cell's benchmark accuracy per epoch, whether the skip-connection collapse appears, and seconds per epoch.
 
-Usage: python benchmarks/darts_search.py [--methods darts,darts-v2,gdas] [--epochs 10] [--data FILE|FOLDER]
+Usage: python benchmarks/darts_search.py [--methods darts,darts-v2,gdas,uniform] [--epochs 10] [--data FILE|FOLDER]
                                          [--select argmax|perturb] [--device cpu] [--max-images N] [--seed 0]
                                          [--plot] [--out FILE.json] [--checkpoints DIR]
 
 With `--select perturb` (DARTS-PT) the search epochs are followed by 5 x `--tune-epochs` (DARTS-PT: 5) tuning
 epochs between the six edge decisions; the table then shows both the argmax cell at the end of the search and the perturbation-selected one.
+The method `uniform` (DARTS-PT's fixed-alpha supernet, `--strategy darts-pt-uniform`) always selects by perturbation.
 
 Default data: the 4,000-image CIFAR-10 training subset in PROXYNAS_DATA/images (a reduced setting: the
 NAS-Bench-201 paper searches on 25,000 + 25,000 images for 50 epochs). The NB201-protocol run on a GPU is the
@@ -57,8 +58,9 @@ def main() -> None:
     device = args.device.split(":")[0]
     out = args.out or RESULTS / f"darts_search_{device}.json"
     for method in args.methods.split(","):
+        select = "perturb" if method == "uniform" else args.select
         config = darts.DartsConfig(epochs=args.epochs, method=method, seed=args.seed, max_images=args.max_images,
-                                   select=args.select, tune_epochs=args.tune_epochs)
+                                   select=select, tune_epochs=args.tune_epochs)
         run = darts.run_darts(data, config, args.device, args.checkpoints or paths.cache_dir() / "checkpoints",
                               progress=lambda d, t: print(f"\r{method}: epoch {d}/{t}", end="", flush=True))
 
@@ -68,8 +70,8 @@ def main() -> None:
                     "skips": sum(nb201.OPS[o] == "skip_connect" for o in arch)}
 
         print()
-        result = save_run(out, f"{method}/{args.select}/{args.epochs}/{args.tune_epochs}/{args.seed}", {
-            "method": method, "select": args.select, "data": str(data), "config": asdict(config),
+        result = save_run(out, f"{method}/{select}/{args.epochs}/{args.tune_epochs}/{args.seed}", {
+            "method": method, "select": select, "data": str(data), "config": asdict(config),
             "device": args.device, "epochs": [asdict(e) | looked_up(e.derived) for e in run.history],
             "decisions": run.decisions, "final": {"cell": str(run.derived)} | looked_up(str(run.derived))})
         write_markdown(result, device, out.with_suffix(".md"))
@@ -95,18 +97,22 @@ def write_markdown(result: dict, device: str, path: Path) -> None:
     lines = [f"Differentiable search on the NB201 supernet ({device}); per epoch the derived cell's CIFAR-10 "
              "200-epoch test accuracy (`test_acc`), its number of skip connections and seconds per epoch. Reference "
              "(NB201 paper, full protocol): DARTS-V1/V2 54.30 (all-skip collapse), GDAS 93.61; DARTS-PT (perturbation "
-             "selection after DARTS) 88.11.", "",
+             "selection after DARTS) 88.11, after a uniform-alpha supernet (`uniform`, which has no argmax cell) "
+             "93.80.", "",
              "| method | selection | search epochs | seed | data | test acc per search epoch | skips per search epoch "
              "| median s / search epoch | argmax cell after the search (acc) | selected cell (acc) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for run in result["runs"].values():
         searched = run["epochs"][:run["config"]["epochs"]]
-        accs = " ".join(f"{e['test_acc']:.1f}" for e in searched)
-        skips = " ".join(str(e["skips"]) for e in searched)
         seconds = np.median([e["seconds"] for e in searched])
+        if run["method"] == "uniform":  # alpha stays uniform: its argmax cell means nothing
+            accs = skips = argmax = "—"
+        else:
+            accs = " ".join(f"{e['test_acc']:.1f}" for e in searched)
+            skips = " ".join(str(e["skips"]) for e in searched)
+            argmax = f"{searched[-1]['derived']} ({searched[-1]['test_acc']:.2f})"
         lines.append(f"| {run['method']} | {run.get('select', 'argmax')} | {len(searched)} | {run['config']['seed']} "
-                     f"| {Path(run['data']).name} | {accs} | {skips} | {seconds:.0f} "
-                     f"| {searched[-1]['derived']} ({searched[-1]['test_acc']:.2f}) "
+                     f"| {Path(run['data']).name} | {accs} | {skips} | {seconds:.0f} | {argmax} "
                      f"| {run['final']['cell']} ({run['final']['test_acc']:.2f}) |")
     path.write_text("\n".join(lines) + "\n")
 
@@ -115,7 +121,7 @@ def plot_alpha(result: dict, path: Path) -> None:
     from proxynas.plots import pyplot
 
     plt = pyplot()
-    runs = list(result["runs"].values())
+    runs = [r for r in result["runs"].values() if r["method"] != "uniform"]  # a uniform alpha is flat
     figure, axes = plt.subplots(len(runs), len(nb201.EDGES), figsize=(3 * len(nb201.EDGES), 2.5 * len(runs)),
                                 squeeze=False)
     for row, run in zip(axes, runs):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proxynas import metrics, proxies, scoring
+from proxynas import ensembles, metrics, proxies, scoring
 from proxynas.bench import open_benchmark
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
@@ -39,7 +39,8 @@ SAMPLE, SEED, BATCH = 1000, 0, 16
 # Scored together where they share a pass; cheapest first.
 GROUPS = {"counts": ("params", "flops"), "l2_norm": ("l2_norm",), "synflow": ("synflow",), "nwot": ("nwot",),
           "jacob_cov": ("jacob_cov", "epe_nas"), "grad_norm": ("grad_norm", "snip", "plain"), "zen": ("zen",),
-          "fisher": ("fisher",), "grasp": ("grasp",)}
+          "fisher": ("fisher",), "grasp": ("grasp",), "meco": ("meco", "meco_opt"),
+          "az_nas": ("az_expressivity", "az_progressivity", "az_trainability")}
 THEIR_NAMES = {"jacob_cov": "jacov"}  # ours -> Suite-Zero's, where they differ
 # NAS-Bench-Suite-Zero (Krishnakumar et al., NeurIPS 2022 datasets track), 711 cells per task: jacov's ρ
 # (their best single proxy on TransNAS micro) and the label-free rank sum of jacov, nwot and flops.
@@ -48,6 +49,9 @@ PUBLISHED = {"jacob_cov": {"class_scene": 0.745, "class_object": 0.559, "autoenc
              "vote(jacob_cov,nwot,flops)": {"class_scene": 0.768, "class_object": 0.579, "normal": 0.838,
                                             "jigsaw": 0.565, "segmentsemantic": 0.878}}
 VOTE = ("jacob_cov", "nwot", "flops")
+# Registered ensembles reported where all their members are scored: our zs (members chosen on NB201 CIFAR-10
+# cells, no TransNAS accuracy seen) and AZ-NAS's aggregate.
+ENSEMBLE_ROWS = ("zs", "az_nas")
 # NASWOT reads only nn.ReLU codes, and the heads and decoders use none (LeakyReLU, tanh): on the tasks
 # with one 256-pixel input the encoder, its weights (drawn first) and the Gaussian batch (same seed and
 # shape) are the same, so nwot is the same too. It is computed once for these and checked on a few cells
@@ -155,21 +159,17 @@ def report(archs: list, theirs: dict) -> dict:
         truth = bench.column(task, "val_score")
         sample_truth = truth[rows]
         scores = {n: column(v) for n, v in record["scores"].items()}
-        if all(n in scores for n in VOTE):
-            scores["vote(jacob_cov,nwot,flops)"] = metrics.rank_vote([scores[n] for n in VOTE],
-                                                                      proxies.directions(VOTE))
+        combined = combinations(scores)
         entry = {"rho": {}, "bootstrap_95": {}, "failures": {n: len(f) for n, f in record["failures"].items()},
                  "seconds_per_cell": record["seconds_per_cell"], "timed_cells": record.get("timed_cells"),
                  "suite_zero": {}}
-        for name, values in scores.items():
-            sign = 1.0 if name.startswith("vote") or proxies.get(name).higher_is_better else -1.0
+        for name, values in {**scores, **combined}.items():
+            sign = 1.0 if name in combined or proxies.get(name).higher_is_better else -1.0
             entry["rho"][name] = metrics.spearman(sign * values, sample_truth)
             entry["bootstrap_95"][name] = metrics.spearman_interval(sign * values, sample_truth, SEED)
         mine = slice(0, n_theirs)  # the first cells are Suite-Zero's, in the file's order
         their_truth = truth[rows[mine]]
         for name, values in scores.items():
-            if name.startswith("vote"):
-                continue
             key = THEIR_NAMES.get(name, name)
             theirs_col = np.array([theirs[task][k][key]["score"] if key in theirs[task][k] else np.nan
                                    for k in theirs[task]])
@@ -189,6 +189,18 @@ def report(archs: list, theirs: dict) -> dict:
     (RESULTS / "tnb101_correlations.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     write_markdown(result)
     return result
+
+
+def combinations(scores: dict) -> dict:
+    """The label-free rank vote of Suite-Zero's three and each registered ensemble in ENSEMBLE_ROWS, wherever
+    all members are scored; every combination is higher-is-better."""
+    combined = {}
+    if all(n in scores for n in VOTE):
+        combined["vote(jacob_cov,nwot,flops)"] = metrics.rank_vote([scores[n] for n in VOTE], proxies.directions(VOTE))
+    for name in ENSEMBLE_ROWS:
+        if all(m in scores for m in ensembles.members(name)):
+            combined[name] = ensembles.combine(name, scores)
+    return combined
 
 
 def write_markdown(result: dict) -> None:

@@ -30,7 +30,7 @@ def config(method="darts", epochs=2, **changes):
                              arch_learning_rate=0.05, **changes)
 
 
-@pytest.mark.parametrize("method", darts.METHODS)
+@pytest.mark.parametrize("method", ["darts", "darts-v2", "gdas"])
 def test_alpha_moves_and_every_epoch_has_a_valid_cell(images, method):
     result = darts.run_darts(images, config(method))
     start = F.softmax(1e-3 * torch.randn(6, 5, generator=torch.Generator().manual_seed(0)), dim=1)
@@ -66,6 +66,16 @@ def test_perturbation_selection_decides_every_edge_once_by_the_accuracy_its_remo
     for epoch in result.history[2:]:  # a decided edge keeps its op in every later epoch's cell
         cell = nb201.parse(epoch.derived)
         assert all(cell[edge] == op for edge, op in epoch.decided) and epoch.decision is not None
+
+
+def test_a_uniform_alpha_supernet_keeps_alpha_uniform_trains_its_weights_and_selects_by_perturbation(images):
+    result = darts.run_darts(images, config("uniform", epochs=2, select="perturb", tune_epochs=1))
+    assert all(np.array_equal(np.float32(e.alpha), np.full((6, 5), 0.2, np.float32)) for e in result.history)
+    assert result.history[0].train_loss != result.history[1].train_loss
+    assert sorted(d["edge"] for d in result.decisions) == list(range(6))
+    with pytest.raises(ProxynasError, match="select its cell by perturbation"):
+        darts.run_darts(images, config("uniform", select="argmax"))
+    assert darts.DartsUniform("nb201", 0, data=images).config.select == "perturb"
 
 
 def test_perturbation_selection_without_tuning_decides_every_edge_after_the_search(images):

@@ -28,9 +28,10 @@ from proxynas.defaults import SCORE_PROXIES
               help="zc-pt: cells proposed (each with its own edge order and batch) before the best is trained.")
 @click.option("--edge-order", type=click.Choice(["random", "fixed", "reverse"]), default="random", show_default=True,
               help="zc-pt: the order in which edges are decided.")
-@click.option("--select", type=click.Choice(["argmax", "perturb"]), default="argmax", show_default=True,
-              help="darts, darts-v2, gdas: the largest alpha per edge, or DARTS-PT's perturbation-based selection "
-              "(edge by edge, the op whose removal costs the supernet most accuracy; 25 more epochs).")
+@click.option("--select", type=click.Choice(["argmax", "perturb"]), default=None,
+              help="darts, darts-v2, gdas: the largest alpha per edge (default), or DARTS-PT's perturbation-based "
+              "selection (edge by edge, the op whose removal costs the supernet most accuracy; 25 more epochs). "
+              "darts-pt-uniform (alpha never learned) selects by perturbation only.")
 @click.option("--zc-source", default=None,
               help="'engine' (compute them) or a source imported into the benchmark. Default: the engine, except "
               "on tnb101 without --proxies, where the benchmark's zen scores are used.")
@@ -38,7 +39,8 @@ from proxynas.defaults import SCORE_PROXIES
 @click.option("--evaluator", type=click.Choice(["benchmark", "train"]), default="benchmark", show_default=True,
               help="Full training = a counted benchmark query, or real training on --data.")
 @click.option("--data", type=click.Path(path_type=Path, exists=True),
-              help="npz or CIFAR folder: what --evaluator train trains on, and what darts, darts-v2 and gdas search on.")
+              help="npz or CIFAR folder: what --evaluator train trains on, and what the differentiable searches "
+              "(darts, darts-v2, gdas, darts-pt-uniform) search on.")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Epochs of real training (default 200) or of a differentiable search (default 50).")
 @click.option("--train-batch-size", type=click.IntRange(1), default=256, show_default=True,

@@ -1,12 +1,14 @@
-"""Differentiable search on the NB201 supernet: DARTS first and second order (Liu et al., ICLR 2019) and
-GDAS (Dong & Yang, CVPR 2019).
+"""Differentiable search on the NB201 supernet: DARTS first and second order (Liu et al., ICLR 2019),
+GDAS (Dong & Yang, CVPR 2019) and DARTS-PT's fixed-alpha supernet (Wang et al., ICLR 2021).
 
 Every edge mixes its ops with softmax(alpha[edge]) (GDAS: one op per edge drawn by Gumbel-softmax, hard in
 the forward pass and soft in the gradient). The training images are cut in two seeded halves: network
 weights learn on one (SGD, Nesterov momentum, cosine learning rate, gradient clipping), alpha on the other
 (Adam); each step first updates alpha on a batch of the second half, then the weights on a batch of the
 first. DARTS-V2 takes alpha's gradient at the weights after one virtual SGD step, with the second-order
-term as a finite-difference Hessian-vector product. The derived cell keeps the largest alpha per edge, or,
+term as a finite-difference Hessian-vector product. `uniform` never learns alpha: every edge mixes its ops
+equally while the weights train (still paired with batches of the alpha half, only to report their loss),
+and the cell can only be chosen by perturbation. The derived cell keeps the largest alpha per edge, or,
 with `select="perturb"` (DARTS-PT: Wang et al., ICLR 2021), the op whose removal costs the trained supernet
 most validation accuracy: after the search, edges are decided one at a time in a seeded random order (the
 edge then carries that op alone) with `tune_epochs` epochs of further search at a tenth of the learning rate
@@ -38,7 +40,7 @@ from proxynas.tasks import Task
 from proxynas.train import TrainConfig, augment, checkpoint_state, load_split, restore_checkpoint, save_checkpoint
 
 
-METHODS = ("darts", "darts-v2", "gdas")
+METHODS = ("darts", "darts-v2", "gdas", "uniform")
 SELECTIONS = ("argmax", "perturb")
 HVP_STEP = 0.01  # DARTS-V2's finite-difference step, as a length in weight space
 
@@ -55,13 +57,13 @@ class DartsConfig:
     arch_learning_rate: float = 3e-4  # alpha: Adam
     arch_betas: tuple[float, float] = (0.5, 0.999)
     arch_weight_decay: float = 1e-3
-    method: str = "darts"  # darts (first order), darts-v2 (second order) or gdas
+    method: str = "darts"  # darts (first order), darts-v2 (second order), gdas or uniform (alpha fixed)
     tau: tuple[float, float] = (10.0, 0.1)  # GDAS: Gumbel-softmax temperature, annealed linearly over the epochs
     channels: int = 16
     cells_per_stage: int = 5
     seed: int = 0
     max_images: int | None = None  # a seeded subset of the data (None: all)
-    select: str = "argmax"  # argmax (largest alpha per edge) or perturb (DARTS-PT)
+    select: str = "argmax"  # argmax (largest alpha per edge) or perturb (DARTS-PT); uniform: perturb only
     tune_epochs: int = 5  # perturb: epochs between two edge decisions (DARTS-PT's NB201 setting)
 
     @property
@@ -109,12 +111,16 @@ def run_darts(source: Path, config: DartsConfig, device: str = "cpu", checkpoint
         raise ProxynasError(f"unknown selection {config.select!r}; valid: {', '.join(SELECTIONS)}")
     if config.tune_epochs < 0:
         raise ProxynasError("tune for zero or more epochs between two edge decisions")
+    if config.method == "uniform" and config.select != "perturb":
+        raise ProxynasError("a uniform-alpha supernet has no largest alpha: select its cell by perturbation")
     split = load_split(source, TrainConfig(batch_size=config.batch_size, val_fraction=0.5, seed=config.seed,
                                            max_images=config.max_images))
     task = Task(Path(source).name, split.num_classes, split.train_x.shape[-1])
     net = init_weights(build_supernet(task, config.channels, config.cells_per_stage), config.seed).to(device)
-    alpha = (1e-3 * torch.randn(len(EDGES), len(OPS), generator=torch.Generator().manual_seed(config.seed))).to(device)
-    alpha.requires_grad_(True)
+    alpha = 1e-3 * torch.randn(len(EDGES), len(OPS), generator=torch.Generator().manual_seed(config.seed))
+    if config.method == "uniform":
+        alpha = torch.zeros_like(alpha)  # stays so: no gradient, no Adam step
+    alpha = alpha.to(device).requires_grad_(config.method != "uniform")
     weights_opt = torch.optim.SGD(net.parameters(), lr=config.learning_rate, momentum=config.momentum,
                                   weight_decay=config.weight_decay, nesterov=True)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(weights_opt, config.epochs, eta_min=config.learning_rate_min)
@@ -222,14 +228,19 @@ def _search_epoch(net, alpha, weights_opt, alpha_opt, data, config, generator, t
         x, y = augment(train_x[rows.to(train_x.device)], generator), train_y[rows.to(train_y.device)]
         vx, vy = val_x[val_rows.to(val_x.device)], val_y[val_rows.to(val_y.device)]
         alpha_opt.zero_grad(set_to_none=True)
-        if config.method == "darts-v2":
+        if config.method == "uniform":
+            with torch.no_grad(), _mixed_precision(vx):
+                arch_logits = net(vx, _mixing(alpha, config.method, tau, generator, decided))
+            arch_loss = loss_fn(arch_logits.float(), vy)
+        elif config.method == "darts-v2":
             arch_loss, arch_logits = _unrolled_alpha_grad(net, alpha, x, y, vx, vy, weights_opt, loss_fn, decided)
         else:
             with _mixed_precision(vx):
                 arch_logits = net(vx, _mixing(alpha, config.method, tau, generator, decided))
             arch_loss = loss_fn(arch_logits.float(), vy)
             arch_loss.backward(inputs=[alpha])
-        alpha_opt.step()
+        if alpha.requires_grad:
+            alpha_opt.step()
         weights_opt.zero_grad(set_to_none=True)
         with _mixed_precision(x):
             logits = net(x, _mixing(alpha.detach(), config.method, tau, generator, decided))
@@ -290,9 +301,10 @@ class _Differentiable(Strategy):
 
     one_shot = True
     method = "darts"
+    default_select = "argmax"
 
     def __init__(self, space, seed: int, data: Path | None = None, epochs: int = 50, device: str = "cpu",
-                 max_images: int | None = None, channels: int = 16, cells_per_stage: int = 5, select: str = "argmax",
+                 max_images: int | None = None, channels: int = 16, cells_per_stage: int = 5, select: str | None = None,
                  progress=None):
         super().__init__(space, seed)
         if self.space.name != "nb201":
@@ -301,7 +313,8 @@ class _Differentiable(Strategy):
             raise ProxynasError(f"{self.name} trains its supernet on images: pass --data FILE.npz or a CIFAR folder")
         self.data, self.device, self.progress = Path(data), device, progress
         self.config = DartsConfig(epochs=epochs, method=self.method, seed=int(seed), max_images=max_images,
-                                  channels=channels, cells_per_stage=cells_per_stage, select=select)
+                                  channels=channels, cells_per_stage=cells_per_stage,
+                                  select=select or self.default_select)
         self.search_seconds = 0.0
         self.search_log: dict = {}
         self._derived: Arch | None = None
@@ -309,7 +322,7 @@ class _Differentiable(Strategy):
     @classmethod
     def setup_options(cls, setup) -> dict:
         return {"data": setup.data, "epochs": setup.epochs or DartsConfig.epochs, "device": setup.device,
-                "select": setup.select}
+                "select": setup.select or cls.default_select}
 
     def ask(self) -> Arch:
         if self._derived is None:
@@ -335,3 +348,13 @@ class DartsV2(_Differentiable):
 @register_strategy
 class Gdas(_Differentiable):
     name = method = "gdas"
+
+
+@register_strategy
+class DartsUniform(_Differentiable):
+    """DARTS-PT's fixed-alpha variant: the supernet trains with every op mixed equally, then perturbation
+    selection picks the cell."""
+
+    name = "darts-pt-uniform"
+    method = "uniform"
+    default_select = "perturb"

@@ -33,7 +33,7 @@ class SearchSetup:
     device: str = "cpu"
     candidates: int = 10  # zc-pt: cells proposed before the best-scoring one is trained
     edge_order: str = "random"  # zc-pt: order in which edges are decided
-    select: str = "argmax"  # differentiable searches: argmax of alpha, or perturb (DARTS-PT)
+    select: str | None = None  # differentiable searches: argmax of alpha or perturb (DARTS-PT); None: the strategy's
 
     def run(self, progress=None) -> tuple[SearchResult, Evaluator]:
         """Run this search; the evaluator comes back too (real training keeps its histories)."""
