@@ -28,8 +28,9 @@ def strategy(name, seed=0):
 
 
 def test_the_registry_has_every_strategy_and_names_the_valid_ones():
-    assert strategy_names() == ["darts", "darts-v2", "gdas", "guided", "ls", "random", "rea", "reinforce", "zc-pt"]
-    with pytest.raises(ProxynasError, match="unknown strategy 'bogus'; valid: darts, darts-v2, gdas, guided, ls"):
+    assert strategy_names() == ["darts", "darts-pt-uniform", "darts-v2", "gdas", "guided", "ls", "random", "rea",
+                                "reinforce", "zc-pt"]
+    with pytest.raises(ProxynasError, match="unknown strategy 'bogus'; valid: darts, darts-pt-uniform, darts-v2, gdas"):
         get_strategy("bogus", "nb201", 0)
     with pytest.raises(ProxynasError, match="unknown search space 'nb999'; valid: nb201"):
         get_strategy("random", "nb999", 0)
