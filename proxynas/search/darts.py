@@ -228,17 +228,14 @@ def _search_epoch(net, alpha, weights_opt, alpha_opt, data, config, generator, t
         x, y = augment(train_x[rows.to(train_x.device)], generator), train_y[rows.to(train_y.device)]
         vx, vy = val_x[val_rows.to(val_x.device)], val_y[val_rows.to(val_y.device)]
         alpha_opt.zero_grad(set_to_none=True)
-        if config.method == "uniform":
-            with torch.no_grad(), _mixed_precision(vx):
-                arch_logits = net(vx, _mixing(alpha, config.method, tau, generator, decided))
-            arch_loss = loss_fn(arch_logits.float(), vy)
-        elif config.method == "darts-v2":
+        if config.method == "darts-v2":
             arch_loss, arch_logits = _unrolled_alpha_grad(net, alpha, x, y, vx, vy, weights_opt, loss_fn, decided)
-        else:
-            with _mixed_precision(vx):
+        else:  # a fixed (uniform) alpha: the same pass without a graph, only to report the alpha half's loss
+            with torch.set_grad_enabled(alpha.requires_grad), _mixed_precision(vx):
                 arch_logits = net(vx, _mixing(alpha, config.method, tau, generator, decided))
             arch_loss = loss_fn(arch_logits.float(), vy)
-            arch_loss.backward(inputs=[alpha])
+            if alpha.requires_grad:
+                arch_loss.backward(inputs=[alpha])
         if alpha.requires_grad:
             alpha_opt.step()
         weights_opt.zero_grad(set_to_none=True)
