@@ -23,13 +23,13 @@ from __future__ import annotations
 import argparse
 import fcntl
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from proxynas import paths
+from proxynas.atomic import write_text_atomic
 from proxynas.bench import nb201_store as store
 from proxynas.search import darts
 from proxynas.spaces import nb201
@@ -87,9 +87,7 @@ def save_run(out: Path, key: str, run: dict) -> dict:
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = json.loads(out.read_text()) if out.exists() else {"runs": {}}
         result["runs"][key] = run
-        temporary = out.with_suffix(".tmp")
-        temporary.write_text(json.dumps(result, indent=2) + "\n")
-        os.replace(temporary, out)
+        write_text_atomic(out, json.dumps(result, indent=2) + "\n")
     return result
 
 

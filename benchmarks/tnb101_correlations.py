@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from proxynas import ensembles, metrics, proxies, scoring
+from proxynas.atomic import write_text_atomic
 from proxynas.bench import open_benchmark
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
@@ -81,11 +81,7 @@ def load(task: str) -> dict:
 
 
 def save(task: str, record: dict) -> None:
-    SCORES.mkdir(parents=True, exist_ok=True)
-    path = SCORES / f"{task}.json"
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(record, allow_nan=True) + "\n")
-    os.replace(temporary, path)
+    write_text_atomic(SCORES / f"{task}.json", json.dumps(record, allow_nan=True) + "\n")
 
 
 def run_group(task: str, group: str, archs: list) -> None:
@@ -185,8 +181,7 @@ def report(archs: list, theirs: dict) -> dict:
                                        truth[bench.index.indices_of(every)])
                 for name, count in (("params", tnb101.SPACE.count_params), ("flops", tnb101.SPACE.count_flops))}
         result["tasks"][task] = entry
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tnb101_correlations.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
+    write_text_atomic(RESULTS / "tnb101_correlations.json", json.dumps(result, indent=2, allow_nan=True) + "\n")
     write_markdown(result)
     return result
 
@@ -243,7 +238,7 @@ def write_markdown(result: dict) -> None:
     for name in names:
         row = [result["tasks"][t]["seconds_per_cell"].get(name) for t in tasks]
         lines.append(f"| {name} | " + " | ".join("" if s is None else f"{s:.2f}" for s in row) + " |")
-    (RESULTS / "tnb101_correlations.md").write_text("\n".join(lines) + "\n")
+    write_text_atomic(RESULTS / "tnb101_correlations.md", "\n".join(lines) + "\n")
 
 
 def main() -> None:

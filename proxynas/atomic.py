@@ -1,4 +1,5 @@
-"""Atomic HDF5 writes: readers see the old file or the complete new one, never a partial write."""
+"""Atomic writes (HDF5 and text): readers see the old file or the complete new one, never a partial write,
+even when several processes replace the same file (the last one wins)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ def atomic_h5(path: Path, copy_from: Path | None = None):
             yield handle
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Replace `path` with `text` through a uniquely named temporary file beside it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
