@@ -39,6 +39,9 @@ def test_meco_smallest_eigenvalue_by_hand():
     constant_channel = torch.tensor([[1.0, -1, 1, -1], [1, 1, -1, -1], [5, 5, 5, 5]]).reshape(3, 2, 2)
     assert meco._min_eigenvalue(constant_channel) == pytest.approx(0.0, abs=1e-12)  # its NaNs count as 0
     assert meco._min_eigenvalue(torch.ones(4, 1, 1)) == 0.0  # one position: nothing is defined
+    wide = torch.randn(6, 2, 3, generator=torch.Generator().manual_seed(0))  # 6 channels, 6 positions: singular
+    assert meco._min_eigenvalue(wide) == 0.0
+    assert float(torch.linalg.eigvalsh(torch.corrcoef(wide.reshape(6, -1).double()))[0]) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_meco_reads_one_sample_and_meco_opt_samples_channels():
@@ -46,6 +49,22 @@ def test_meco_reads_one_sample_and_meco_opt_samples_channels():
     b = proxies.Probe(CONVS, "cifar10", a.inputs[:1], a.labels[:1], seed=0)  # the same first image alone
     assert proxies.get("meco").compute(a) == proxies.get("meco").compute(b)
     assert proxies.get("meco_opt").compute(a) != proxies.get("meco").compute(a)
+
+
+def test_meco_sums_every_module_map_as_it_returns():
+    """Containers count their last child's map again, and a map changed in place afterwards (by an in-place
+    ReLU) counts as it was when its module returned."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(3, 6, 3), nn.ReLU(inplace=True), nn.Sequential(nn.Conv2d(6, 5, 1), nn.BatchNorm2d(5)))
+    probe = SimpleNamespace(fresh_copy=lambda: net, seed=0, inputs=torch.randn(2, 3, 8, 8))
+    plain = []
+    hooks = [m.register_forward_hook(lambda m, i, out: plain.append(meco._min_eigenvalue(out[0]))) for m in net.modules()]
+    with torch.no_grad():
+        net(probe.inputs[:1])
+    for hook in hooks:
+        hook.remove()
+    assert len(plain) == 6 and plain[0] != plain[1]  # the conv's map before and after the in-place ReLU
+    assert meco.meco(probe) == sum(plain)
 
 
 def fake_grads_probe(per_batch):

@@ -13,9 +13,11 @@ SAMPLED_CHANNELS = 8  # MeCo_opt's channels per feature map
 def _min_eigenvalue(feature_map: torch.Tensor) -> float:
     """Smallest eigenvalue of the channel-by-channel Pearson correlation over positions; channels without
     variance (as after a `none` op) have undefined correlations, which count as 0, as in the original."""
+    if feature_map[0].numel() <= len(feature_map):
+        # Centred over n positions, the channels span at most n - 1 dimensions: with at least n channels the
+        # matrix is singular and its smallest eigenvalue is 0 (one position: every correlation is undefined).
+        return 0.0
     rows = feature_map.detach().reshape(len(feature_map), -1).double()
-    if rows.shape[1] < 2:
-        return 0.0  # one position: every correlation is undefined
     corr = torch.nan_to_num(torch.corrcoef(rows), nan=0.0, posinf=0.0, neginf=0.0)
     return float(torch.linalg.eigvalsh(corr)[0])
 
