@@ -42,13 +42,14 @@ GROUPS = {"counts": ("params", "flops"), "l2_norm": ("l2_norm",), "synflow": ("s
           "fisher": ("fisher",), "grasp": ("grasp",), "meco": ("meco", "meco_opt"),
           "az_nas": ("az_expressivity", "az_progressivity", "az_trainability")}
 THEIR_NAMES = {"jacob_cov": "jacov"}  # ours -> Suite-Zero's, where they differ
+VOTE = ("jacob_cov", "nwot", "flops")
+VOTE_NAME = f"vote({','.join(VOTE)})"
 # NAS-Bench-Suite-Zero (Krishnakumar et al., NeurIPS 2022 datasets track), 711 cells per task: jacov's ρ
 # (their best single proxy on TransNAS micro) and the label-free rank sum of jacov, nwot and flops.
 PUBLISHED = {"jacob_cov": {"class_scene": 0.745, "class_object": 0.559, "autoencoder": 0.171, "normal": 0.754,
                            "jigsaw": 0.560, "room_layout": 0.412, "segmentsemantic": 0.784},
-             "vote(jacob_cov,nwot,flops)": {"class_scene": 0.768, "class_object": 0.579, "normal": 0.838,
+             VOTE_NAME: {"class_scene": 0.768, "class_object": 0.579, "normal": 0.838,
                                             "jigsaw": 0.565, "segmentsemantic": 0.878}}
-VOTE = ("jacob_cov", "nwot", "flops")
 # Registered ensembles reported where all their members are scored: our zs (members chosen on NB201 CIFAR-10
 # cells, no TransNAS accuracy seen) and AZ-NAS's aggregate.
 ENSEMBLE_ROWS = ("zs", "az_nas")
@@ -165,15 +166,29 @@ def report(archs: list, theirs: dict) -> dict:
             entry["bootstrap_95"][name] = metrics.spearman_interval(sign * values, sample_truth, SEED)
         mine = slice(0, n_theirs)  # the first cells are Suite-Zero's, in the file's order
         their_truth = truth[rows[mine]]
+        their_val = np.array([theirs[task][k]["val_accuracy"] for k in theirs[task]], dtype=float)
+        theirs_cols = {}
         for name, values in scores.items():
             key = THEIR_NAMES.get(name, name)
-            theirs_col = np.array([theirs[task][k][key]["score"] if key in theirs[task][k] else np.nan
-                                   for k in theirs[task]])
+            theirs_cols[name] = np.array([theirs[task][k][key]["score"] if key in theirs[task][k] else np.nan
+                                          for k in theirs[task]])
             sign = 1.0 if proxies.get(name).higher_is_better else -1.0
             entry["suite_zero"][name] = {
                 "rho_ours": metrics.spearman(sign * values[mine], their_truth),
-                "rho_theirs": metrics.spearman(theirs_col, their_truth),
-                "agreement": metrics.spearman(values[mine], theirs_col)}
+                "rho_theirs": metrics.spearman(theirs_cols[name], their_truth),
+                "agreement": metrics.spearman(values[mine], theirs_cols[name]),
+                "rho_ours_their_val": metrics.spearman(sign * values[mine], their_val),
+                "rho_theirs_their_val": metrics.spearman(theirs_cols[name], their_val)}
+        # Combinations ranked within these cells. Suite-Zero's released scores are higher-is-better as stored
+        # (their ρ above is taken unsigned), so their vote ranks each column as it is.
+        their_vote = (metrics.rank_vote([theirs_cols[n] for n in VOTE]) if all(n in theirs_cols for n in VOTE)
+                      else None)
+        for name, values in combinations({n: v[mine] for n, v in scores.items()}).items():
+            theirs_values = their_vote if name == VOTE_NAME else None
+            entry["suite_zero"][name] = {
+                "rho_ours": metrics.spearman(values, their_truth), "rho_ours_their_val": metrics.spearman(values, their_val),
+                "rho_theirs": None if theirs_values is None else metrics.spearman(theirs_values, their_truth),
+                "rho_theirs_their_val": None if theirs_values is None else metrics.spearman(theirs_values, their_val)}
         if "params" in scores:
             every = tnb101.SPACE.all_archs()
             entry["all_cells_rho"] = {
@@ -191,7 +206,7 @@ def combinations(scores: dict) -> dict:
     all members are scored; every combination is higher-is-better."""
     combined = {}
     if all(n in scores for n in VOTE):
-        combined["vote(jacob_cov,nwot,flops)"] = metrics.rank_vote([scores[n] for n in VOTE], proxies.directions(VOTE))
+        combined[VOTE_NAME] = metrics.rank_vote([scores[n] for n in VOTE], proxies.directions(VOTE))
     for name in ENSEMBLE_ROWS:
         if all(m in scores for m in ensembles.members(name)):
             combined[name] = ensembles.combine(name, scores)
@@ -221,15 +236,26 @@ def write_markdown(result: dict) -> None:
     for name in ("params", "flops"):
         row = [result["tasks"][t].get("all_cells_rho", {}).get(name) for t in tasks]
         lines.append(f"| {name}, all 4,096 cells | " + " | ".join("" if r is None else f"{r:.3f}" for r in row) + " |")
+    def pair(sz, ours, theirs):
+        return f"{sz[ours]:.3f} / " + ("—" if sz[theirs] is None else f"{sz[theirs]:.3f}")
+
     lines += ["", "On Suite-Zero's 711 cells: ρ of our scores / ρ of Suite-Zero's scores (their Taskonomy images) / "
-              "rank agreement between the two.", "", "| proxy | " + " | ".join(tasks) + " |",
-              "|---|" + "---|" * len(tasks)]
+              "rank agreement between the two; combinations ranked within these cells, Suite-Zero's vote from their "
+              "released scores.", "", "| proxy | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
     for name in names:
         row = []
         for t in tasks:
             sz = result["tasks"][t]["suite_zero"].get(name)
-            row.append("" if not sz else f"{sz['rho_ours']:.3f} / {sz['rho_theirs']:.3f} / {sz['agreement']:.3f}")
+            row.append("" if not sz else pair(sz, "rho_ours", "rho_theirs")
+                       + (f" / {sz['agreement']:.3f}" if "agreement" in sz else ""))
         lines.append(f"| {name} | " + " | ".join(row) + " |")
+    lines += ["", "The same cells against Suite-Zero's own `val_accuracy` column (their file's; it ranks cells differently "
+              "from the benchmark zip's validation score on several tasks): ρ of ours / of theirs.", "",
+              "| proxy | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+    for name in names:
+        row = [result["tasks"][t]["suite_zero"].get(name) for t in tasks]
+        lines.append(f"| {name} | " + " | ".join("" if not sz else pair(sz, "rho_ours_their_val", "rho_theirs_their_val")
+                                                 for sz in row) + " |")
     timed = sorted({result["tasks"][t]["timed_cells"] for t in tasks} - {None})
     lines += ["", f"Seconds per network on this 2-core CPU: each group scored alone on the first "
               f"{', '.join(map(str, timed))} cells "
