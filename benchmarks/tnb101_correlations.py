@@ -48,8 +48,8 @@ VOTE_NAME = f"vote({','.join(VOTE)})"
 # (their best single proxy on TransNAS micro) and the label-free rank sum of jacov, nwot and flops.
 PUBLISHED = {"jacob_cov": {"class_scene": 0.745, "class_object": 0.559, "autoencoder": 0.171, "normal": 0.754,
                            "jigsaw": 0.560, "room_layout": 0.412, "segmentsemantic": 0.784},
-             VOTE_NAME: {"class_scene": 0.768, "class_object": 0.579, "normal": 0.838,
-                                            "jigsaw": 0.565, "segmentsemantic": 0.878}}
+             VOTE_NAME: {"class_scene": 0.768, "class_object": 0.579, "normal": 0.838, "jigsaw": 0.565,
+                         "segmentsemantic": 0.878}}
 # Registered ensembles reported where all their members are scored: our zs (members chosen on NB201 CIFAR-10
 # cells, no TransNAS accuracy seen) and AZ-NAS's aggregate.
 ENSEMBLE_ROWS = ("zs", "az_nas")
@@ -237,6 +237,7 @@ def write_markdown(result: dict) -> None:
     for name in ("params", "flops"):
         row = [result["tasks"][t].get("all_cells_rho", {}).get(name) for t in tasks]
         lines.append(f"| {name}, all 4,096 cells | " + " | ".join("" if r is None else f"{r:.3f}" for r in row) + " |")
+
     def pair(sz, ours, theirs):
         return f"{sz[ours]:.3f} / " + ("—" if sz[theirs] is None else f"{sz[theirs]:.3f}")
 

@@ -33,13 +33,15 @@ def atomic_h5(path: Path, copy_from: Path | None = None):
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Replace `path` with `text` through a uniquely named temporary file beside it."""
+    """Replace `path` with `text` through a uniquely named temporary file beside it (readable by all, as a
+    plain write would leave it; mkstemp's file is the owner's only)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

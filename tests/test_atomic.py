@@ -10,6 +10,7 @@ def test_write_text_atomic_replaces_and_cleans_up(tmp_path):
     write_text_atomic(path, "first\n")
     write_text_atomic(path, "second\n")
     assert path.read_text() == "second\n"
+    assert path.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in path.parent.iterdir()] == ["result.json"]
 
 
