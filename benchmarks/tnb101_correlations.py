@@ -17,9 +17,11 @@ throw-away score cache, one group at a time, so a long run's pauses and neighbou
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -82,14 +84,19 @@ def load(task: str) -> dict:
     return json.loads(path.read_text()) if path.exists() else {"scores": {}, "failures": {}, "seconds_per_cell": {}}
 
 
-def save(task: str, record: dict) -> None:
-    write_text_atomic(SCORES / f"{task}.json", json.dumps(record, allow_nan=True) + "\n")
+def update(task: str, change: Callable[[dict], None]) -> None:
+    """Apply `change` to the task's saved record, read afresh under a lock: processes scoring other groups
+    of the same task save into the same file, and each must keep the others' columns."""
+    with open(RESULTS / "tnb101_scores.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = load(task)
+        change(record)
+        write_text_atomic(SCORES / f"{task}.json", json.dumps(record, allow_nan=True) + "\n")
 
 
 def run_group(task: str, group: str, archs: list) -> None:
-    record = load(task)
     names = GROUPS[group]
-    if all(n in record["scores"] for n in names):
+    if all(n in load(task)["scores"] for n in names):
         return
     spec = BatchSpec(task, "noise", BATCH, SEED)
     start = time.perf_counter()
@@ -97,28 +104,32 @@ def run_group(task: str, group: str, archs: list) -> None:
         archs, [proxies.get(n) for n in names], spec,
         progress=lambda d, t: print(f"\r{task} {group}: {d}/{t}", end="", flush=True))
     seconds = time.perf_counter() - start
-    record["cells"] = [str(a) for a in archs]
-    record["setting"] = {"input": "noise", "batch_size": BATCH, "seed": SEED, "convention": "zero-cost"}
-    for name in names:
-        record["scores"][name] = [None if not np.isfinite(v) else float(v) for v in table.scores[name]]
-        record["failures"][name] = {str(archs[row]): reason for row, reason in table.failures.get(name, {}).items()}
-    save(task, record)
+
+    def add_columns(record: dict) -> None:
+        record["cells"] = [str(a) for a in archs]
+        record["setting"] = {"input": "noise", "batch_size": BATCH, "seed": SEED, "convention": "zero-cost"}
+        for name in names:
+            record["scores"][name] = [None if not np.isfinite(v) else float(v) for v in table.scores[name]]
+            record["failures"][name] = {str(archs[row]): reason for row, reason in table.failures.get(name, {}).items()}
+
+    update(task, add_columns)
     print(f"\r{task} {group}: done, {table.computed_cells} networks in {seconds:.0f} s", flush=True)
 
 
 def retime(task: str, group: str, archs: list) -> None:
     """Seconds per network of one group on `archs`, scored from an empty cache, into the task's record."""
-    record = load(task)
     names = GROUPS[group]
     spec = BatchSpec(task, "noise", BATCH, SEED)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
         table = scoring.score(archs, [proxies.get(n) for n in names], spec, cache=ScoreCache(Path(folder)))
         seconds = time.perf_counter() - start
-    for name in names:
-        record["seconds_per_cell"][name] = seconds / table.computed_cells
-    record["timed_cells"] = len(archs)
-    save(task, record)
+
+    def add_times(record: dict) -> None:
+        record["seconds_per_cell"].update({name: seconds / table.computed_cells for name in names})
+        record["timed_cells"] = len(archs)
+
+    update(task, add_times)
     print(f"{task} {group}: {seconds / table.computed_cells:.2f} s per network ({table.computed_cells} networks)")
 
 
