@@ -7,8 +7,9 @@ other 3,385 (1,000 cells; the same for every task). params and flops also over a
 Input: Gaussian noise at the task's resolution (no Taskonomy images are available), targets drawn in
 the task's label space, batch 16, seed 0, zero-cost network convention. One proxy group of one task
 at a time: its column is written to `results/tnb101_scores/<task>.json` as soon as it is done, so the
-run resumes where it stopped, on any machine that has the committed files. `--report` (also run after
-each group) writes `results/tnb101_correlations.{json,md}` from whatever columns exist.
+run resumes where it stopped, on any machine that has the committed files. Several processes may share
+the work (each its own groups or tasks): a column is merged into its task's file under a lock. `--report`
+(also run after each group) writes `results/tnb101_correlations.{json,md}` from whatever columns exist.
 
 Seconds per network come from `--retime N`: each group re-scored on the first N cells with an empty,
 throw-away score cache, one group at a time, so a long run's pauses and neighbours do not count.
