@@ -116,12 +116,13 @@ def write_markdown(result: dict, device: str, path: Path) -> None:
 
 
 def plot_alpha(result: dict, path: Path) -> None:
-    from proxynas.plots import pyplot
+    from proxynas.plots import optional_grid, save_figure
 
-    plt = pyplot()
     runs = [r for r in result["runs"].values() if r["method"] != "uniform"]  # a uniform alpha is flat
-    figure, axes = plt.subplots(len(runs), len(nb201.EDGES), figsize=(3 * len(nb201.EDGES), 2.5 * len(runs)),
-                                squeeze=False)
+    grid = optional_grid(len(runs), len(nb201.EDGES), (3, 2.5))
+    if grid is None:
+        return
+    figure, axes = grid
     for row, run in zip(axes, runs):
         alpha = np.array([e["alpha"] for e in run["epochs"]])  # epochs x edges x ops
         for edge, ax in enumerate(row):
@@ -129,8 +130,7 @@ def plot_alpha(result: dict, path: Path) -> None:
                 ax.plot(range(1, len(alpha) + 1), alpha[:, edge, op], label=name)
             ax.set_title(f"{run['method']} edge {nb201.EDGES[edge][0]}->{nb201.EDGES[edge][1]}", fontsize=8)
     axes[0][0].legend(fontsize=6)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path, dpi=100)
 
 
 if __name__ == "__main__":

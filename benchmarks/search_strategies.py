@@ -28,9 +28,8 @@ import numpy as np
 
 from proxynas.bench import open_benchmark
 from proxynas.data import BatchSpec
-from proxynas.errors import ProxynasError
 from proxynas.features import precomputed_scorer
-from proxynas.plots import pyplot
+from proxynas.plots import optional_grid, save_figure
 from proxynas.scoring import scorer
 from proxynas.tasks import get_task
 from proxynas.search import (SearchSetup, TabularEvaluator, get_strategy, get_strategy_class, run_search,
@@ -181,13 +180,11 @@ def markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    try:
-        plt = pyplot()
-    except ProxynasError as missing:
-        print(f"no plot: {missing}")
-        return
     datasets = list(result["datasets"])
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.6 * len(datasets), 3.8), squeeze=False)
+    grid = optional_grid(1, len(datasets), (4.6, 3.8))
+    if grid is None:
+        return
+    fig, axes = grid
     for ax, dataset in zip(axes[0], datasets):
         for strategy, s in result["datasets"][dataset]["strategies"].items():
             steps = np.arange(1, len(s["median_regret_curve"]) + 1)
@@ -195,11 +192,9 @@ def plot(result: dict, path: Path) -> None:
             ax.fill_between(steps, *s["regret_curve_quartiles"], alpha=0.15)
         ax.set(yscale="symlog", xlabel="full trainings", title=dataset)
         ax.set_yscale("symlog", linthresh=0.1)
-        ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("validation regret (median, IQR)")
     axes[0][0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

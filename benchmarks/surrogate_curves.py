@@ -26,8 +26,7 @@ from proxynas import ensembles, features, metrics
 from proxynas.bench import open_benchmark
 from proxynas.defaults import SURROGATE_PROXIES
 from proxynas.data import BatchSpec
-from proxynas.errors import ProxynasError
-from proxynas.plots import pyplot
+from proxynas.plots import optional_grid, save_figure
 from proxynas.spaces.base import get_space
 from proxynas.surrogate import DEFAULT_ENSEMBLE, DEFAULT_PARAMS, DEFAULT_ROUNDS, PRIOR_SHRINK, Surrogate
 from proxynas.tasks import get_task
@@ -221,14 +220,12 @@ def markdown(result: dict) -> str:
 
 
 def plot(result: dict, path: Path) -> None:
-    try:
-        plt = pyplot()
-    except ProxynasError as missing:
-        print(f"no plot: {missing}")
-        return
     setting = SPACES[result.get("space", "nb201")]
     done = [d for d in setting["datasets"] if d in result["datasets"]]
-    fig, axes = plt.subplots(1, len(done), figsize=(4.5 * len(done), 3.8), sharey=True, squeeze=False)
+    grid = optional_grid(1, len(done), (4.5, 3.8), sharey=True)
+    if grid is None:
+        return
+    fig, axes = grid
     for ax, dataset in zip(axes[0], done):
         for name in [n for n in setting["sets"] if n in result["datasets"][dataset]]:
             rows = result["datasets"][dataset][name]
@@ -239,11 +236,9 @@ def plot(result: dict, path: Path) -> None:
         ax.axhline(0.9, color="grey", lw=0.8, ls=":")
         ax.axhline(0.95, color="grey", lw=0.8, ls="--")
         ax.set(xscale="log", xlabel="training cells", title=dataset)
-        ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("Spearman ρ on 1,000 held-out cells")
     axes[0][0].legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,27 @@ def pyplot():
     return plt
 
 
+def optional_grid(rows: int, cols: int, panel: tuple[float, float], **options):
+    """A figure of rows x cols gridded panels, `panel` inches each: (figure, 2-D axes), or None with the reason
+    printed when matplotlib is missing, so a benchmark still writes its tables."""
+    try:
+        plt = pyplot()
+    except ProxynasError as missing:
+        print(f"no plot: {missing}")
+        return None
+    figure, axes = plt.subplots(rows, cols, figsize=(panel[0] * cols, panel[1] * rows), squeeze=False, **options)
+    for ax in axes.flat:
+        ax.grid(alpha=0.3)
+    return figure, axes
+
+
+def save_figure(figure, path: Path, dpi: int = 130) -> None:
+    """Lay out, write and close `figure`."""
+    figure.tight_layout()
+    figure.savefig(path, dpi=dpi)
+    pyplot().close(figure)
+
+
 def correlation_scatter(scores: dict[str, np.ndarray], truth: np.ndarray, rows: dict, path: Path, label: str,
                         higher_is_better: list[bool] | None = None) -> None:
     """One panel per proxy (and the vote, each proxy in its direction): score rank (x) against accuracy (y)."""
