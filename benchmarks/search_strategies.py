@@ -118,7 +118,8 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=100)
     parser.add_argument("--space", default="nb201", help="nb201 or tnb101")
     parser.add_argument("--datasets", help="Tasks to run (default: NB201's three, or every task of the space).")
-    parser.add_argument("--strategies", default=",".join(strategy_names()))
+    parser.add_argument("--strategies", default=",".join(strategy_names()),
+                        help='Strategies to run ("" runs none: only the optimum statistics and the report).')
     parser.add_argument("--speed", action="store_true", help="Measure cold/warm CLI search time instead.")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
@@ -140,12 +141,30 @@ def main() -> None:
     for dataset in datasets:
         optimum = bench.best(dataset, get_task(dataset).search_metric.name)[1]
         entry = result.setdefault("datasets", {}).setdefault(dataset, {"val_optimum": optimum, "strategies": {}})
-        for strategy in args.strategies.split(","):
+        entry["optimum_function"] = optimum_function(bench, dataset)
+        out.write_text(json.dumps(result, indent=2) + "\n")
+        for strategy in filter(None, args.strategies.split(",")):
             entry["strategies"][strategy] = summarise(runs(bench, dataset, strategy, args.seeds, args.budget),
                                                       optimum, args.budget)
             out.write_text(json.dumps(result, indent=2) + "\n")
     stem.with_suffix(".md").write_text(markdown(result))
     plot(result, stem.with_suffix(".png"))
+
+
+def optimum_function(bench, dataset: str) -> dict:
+    """How far training noise hides the optimum from a search that trains each network function once: the
+    benchmark trained every cell, and cells computing one function differ only by their training runs."""
+    metric = bench.column(dataset, get_task(dataset).search_metric.name)
+    space = bench.space
+    keys = [space.function_key(bench.index.arch_at(i)) for i in range(space.size)]
+    members: dict[str, list[int]] = {}
+    for row, key in enumerate(keys):
+        members.setdefault(key, []).append(row)
+    shared = [rows for rows in members.values() if len(rows) > 1]
+    best = members[keys[int(np.nanargmax(metric))]]
+    return {"functions": len(members), "optimum_function_cells": len(best),
+            "optimum_function_median": float(np.median(metric[best])),
+            "median_range_within_functions": float(np.median([np.ptp(metric[rows]) for rows in shared]))}
 
 
 def markdown(result: dict) -> str:
@@ -155,7 +174,13 @@ def markdown(result: dict) -> str:
              "score, there is no test split), median.", ""]
     for dataset, entry in result["datasets"].items():
         f = "{:.2f}" if abs(entry["val_optimum"]) >= 10 else "{:.4f}"  # scores in % or in 0-1 units
-        lines += [f"**{dataset}** (validation optimum {f.format(entry['val_optimum'])})", "",
+        lines += [f"**{dataset}** (validation optimum {f.format(entry['val_optimum'])})", ""]
+        if "optimum_function" in entry:
+            o = entry["optimum_function"]
+            lines += [f"The optimum's network function is computed by {o['optimum_function_cells']} cell(s) (their "
+                      f"median {f.format(o['optimum_function_median'])}); among the {o['functions']} functions, the "
+                      f"cells of one function span {f.format(o['median_range_within_functions'])} (median).", ""]
+        lines += [
                   "| strategy | " + " | ".join(f"regret @{k} | test @{k}" for k in CHECKPOINTS) +
                   " | mean val @100 | found optimum by 50 / 100 | median trainings to optimum | s per run |",
                   "|---|" + "---|---|" * len(CHECKPOINTS) + "---|---|---|---|"]
