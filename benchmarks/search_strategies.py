@@ -138,10 +138,12 @@ def main() -> None:
     if args.space == "nb201":
         result["anchors_cifar10_mean_val_at_100"] = ANCHORS_CIFAR10
     datasets = args.datasets.split(",") if args.datasets else DATASETS if args.space == "nb201" else bench.tasks
+    functions = function_rows(bench)
     for dataset in datasets:
         optimum = bench.best(dataset, get_task(dataset).search_metric.name)[1]
         entry = result.setdefault("datasets", {}).setdefault(dataset, {"val_optimum": optimum, "strategies": {}})
-        entry["optimum_function"] = optimum_function(bench, dataset)
+        entry["optimum_function"] = optimum_function(bench.column(dataset, get_task(dataset).search_metric.name),
+                                                     functions)
         out.write_text(json.dumps(result, indent=2) + "\n")
         for strategy in filter(None, args.strategies.split(",")):
             entry["strategies"][strategy] = summarise(runs(bench, dataset, strategy, args.seeds, args.budget),
@@ -151,18 +153,21 @@ def main() -> None:
     plot(result, stem.with_suffix(".png"))
 
 
-def optimum_function(bench, dataset: str) -> dict:
+def function_rows(bench) -> list[list[int]]:
+    """The benchmark rows of each network function's cells (by the space's `function_key`)."""
+    members: dict[str, list[int]] = {}
+    for row in range(bench.space.size):
+        members.setdefault(bench.space.function_key(bench.index.arch_at(row)), []).append(row)
+    return list(members.values())
+
+
+def optimum_function(metric: np.ndarray, functions: list[list[int]]) -> dict:
     """How far training noise hides the optimum from a search that trains each network function once: the
     benchmark trained every cell, and cells computing one function differ only by their training runs."""
-    metric = bench.column(dataset, get_task(dataset).search_metric.name)
-    space = bench.space
-    keys = [space.function_key(bench.index.arch_at(i)) for i in range(space.size)]
-    members: dict[str, list[int]] = {}
-    for row, key in enumerate(keys):
-        members.setdefault(key, []).append(row)
-    shared = [rows for rows in members.values() if len(rows) > 1]
-    best = members[keys[int(np.nanargmax(metric))]]
-    return {"functions": len(members), "optimum_function_cells": len(best),
+    best_row = int(np.nanargmax(metric))
+    best = next(rows for rows in functions if best_row in rows)
+    shared = [rows for rows in functions if len(rows) > 1]
+    return {"functions": len(functions), "optimum_function_cells": len(best),
             "optimum_function_median": float(np.median(metric[best])),
             "median_range_within_functions": float(np.median([np.ptp(metric[rows]) for rows in shared]))}
 
@@ -180,8 +185,7 @@ def markdown(result: dict) -> str:
             lines += [f"The optimum's network function is computed by {o['optimum_function_cells']} cell(s) (their "
                       f"median {f.format(o['optimum_function_median'])}); among the {o['functions']} functions, the "
                       f"cells of one function span {f.format(o['median_range_within_functions'])} (median).", ""]
-        lines += [
-                  "| strategy | " + " | ".join(f"regret @{k} | test @{k}" for k in CHECKPOINTS) +
+        lines += ["| strategy | " + " | ".join(f"regret @{k} | test @{k}" for k in CHECKPOINTS) +
                   " | mean val @100 | found optimum by 50 / 100 | median trainings to optimum | s per run |",
                   "|---|" + "---|---|" * len(CHECKPOINTS) + "---|---|---|---|"]
         for strategy, s in entry["strategies"].items():

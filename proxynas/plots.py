@@ -71,6 +71,4 @@ def correlation_scatter(scores: dict[str, np.ndarray], truth: np.ndarray, rows: 
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_figure(fig, path, dpi=120)
