@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import stats
 
@@ -55,10 +57,53 @@ def rank_vote(score_columns: list[np.ndarray], higher_is_better: list[bool] | No
 
 def spearman_interval(scores: np.ndarray, truth: np.ndarray, seed: int, draws: int = 1000) -> list[float]:
     """95% bootstrap interval of Spearman ρ over cells resampled with replacement (seeded): how far ρ can
-    move between samples of this many cells."""
-    rng = np.random.default_rng(seed)
-    rhos = [spearman(scores[rows], truth[rows]) for rows in rng.integers(0, len(truth), (draws, len(truth)))]
+    move between samples of this many cells.
+
+    A resample is a count per cell, so its ρ is the count-weighted Pearson correlation of tie-averaged
+    ranks within the resample; whole batches of resamples are ranked at once, which is what makes
+    intervals over the 15,625 NB201 cells cheap."""
+    keep = np.isfinite(scores) & np.isfinite(truth)
+    counts = _resample_counts(seed, len(truth), draws)[:, keep]
+    s, t = np.asarray(scores, float)[keep], np.asarray(truth, float)[keep]
+    rhos = np.concatenate([_weighted_spearman(counts[i:i + 100].astype(float), s, t)
+                           for i in range(0, draws, 100)])
+    if np.isnan(rhos).all():
+        return [float("nan"), float("nan")]
     return [float(np.nanpercentile(rhos, 2.5)), float(np.nanpercentile(rhos, 97.5))]
+
+
+@functools.lru_cache(maxsize=2)
+def _resample_counts(seed: int, n: int, draws: int) -> np.ndarray:
+    """How often each of n cells occurs in each of the seeded resamples (one row each). Every column of a
+    table is resampled alike, so the counts are drawn once per (seed, n, draws)."""
+    rows = np.random.default_rng(seed).integers(0, n, (draws, n))
+    rows += np.arange(draws)[:, None] * n
+    counts = np.bincount(rows.ravel(), minlength=draws * n).reshape(draws, n).astype(np.uint16)
+    counts.flags.writeable = False
+    return counts
+
+
+def _weighted_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per resample (row of counts), each cell's rank 1..m among the m drawn values, ties averaged."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    group_of = np.empty(len(values), dtype=int)
+    group_of[order] = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    group_totals = np.add.reduceat(counts[:, order], starts, axis=1)
+    group_rank = np.cumsum(group_totals, axis=1) - (group_totals - 1) / 2
+    return group_rank[:, group_of]
+
+
+def _weighted_spearman(counts: np.ndarray, scores: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """ρ of each resample; NaN where it has fewer than 3 draws or a constant side (as `spearman`)."""
+    rx, ry = _weighted_ranks(scores, counts), _weighted_ranks(truth, counts)
+    total = counts.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dx = rx - (counts * rx).sum(axis=1, keepdims=True) / total
+        dy = ry - (counts * ry).sum(axis=1, keepdims=True) / total
+        rho = (counts * dx * dy).sum(axis=1) / np.sqrt((counts * dx * dx).sum(axis=1) * (counts * dy * dy).sum(axis=1))
+    return np.where(total[:, 0] > 2, rho, np.nan)
 
 
 def log_rank_sum(score_columns: list[np.ndarray], higher_is_better: list[bool]) -> np.ndarray:
