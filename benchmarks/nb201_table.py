@@ -7,8 +7,9 @@ Usage: python benchmarks/nb201_table.py [--datasets cifar10,...] [--groups zs,zi
 Cells in benchmark index order, in chunks of 1,000 (the last 625). Batch: 64 images of the dataset's default
 file, seed 0, the same setting as benchmarks/modern_proxies.py, so their cached scores are reused. Each
 (dataset, proxy group, chunk) is written to results/nb201_table/<dataset>/<group>/<chunk>.npz as soon as it
-is done (values per cell; NaN with its reason in `failures`): a run resumes on any machine that has the
-committed chunks, and one too long for a sitting is finished by the next. `--report` (also run at the
+is done (values per cell; NaN with its reason in `failures`), and a chunk's first cells every 100 to
+<chunk>.part.npz: a run resumes on any machine that has the committed files, and one too long for a
+sitting is finished by the next. `--report` (also run at the
 end) writes results/nb201_table.{json,md} over the cells whose chunks exist: per proxy and ensemble,
 Spearman ρ (95% bootstrap interval), Kendall τ and top-10% precision against `test_acc` and `val_acc`.
 `--pack` (also run at the end) writes the chunks into the score table shipped with the package
@@ -42,6 +43,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TABLE = RESULTS / "nb201_table"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 CHUNK, BATCH, SEED = 1000, 64, 0
+SLICE = 100  # cells scored between two saves of a chunk's progress
 CHUNKS = -(-nb201.SPACE.size // CHUNK)
 # Scored together where they share a pass; the zero-shot ensemble's members first.
 GROUPS = {"zs": ("meco", "meco_opt", "az_expressivity", "az_progressivity", "az_trainability"),
@@ -60,21 +62,42 @@ def chunk_path(dataset: str, group: str, chunk: int) -> Path:
 
 
 def score_chunk(dataset: str, group: str, chunk: int, archs: list) -> None:
+    """Score one chunk, saving what is done every SLICE cells to <chunk>.part.npz (commit it: a run on
+    another machine goes on from there), and the whole chunk to <chunk>.npz at the end."""
     path = chunk_path(dataset, group, chunk)
     if path.exists():
         return
     cells = archs[chunk * CHUNK:(chunk + 1) * CHUNK]
     names = GROUPS[group]
-    table = scoring.score(cells, [proxies.get(n) for n in names], BatchSpec(dataset, batch_size=BATCH, seed=SEED),
-                          cache=ScoreCache(paths.cache_dir() / "scores"),  # computed, never read from a shipped table
-                          progress=lambda d, t: print(f"\r{dataset} {group} chunk {chunk}: {d}/{t}", end="", flush=True))
-    failures = {n: {str(chunk * CHUNK + row): reason for row, reason in table.failures.get(n, {}).items()}
-                for n in names}
+    part = path.with_suffix(".part.npz")
+    values, failures = load_part(part, names)
+    spec = BatchSpec(dataset, batch_size=BATCH, seed=SEED)
+    for start in range(len(values[names[0]]), len(cells), SLICE):
+        table = scoring.score(cells[start:start + SLICE], [proxies.get(n) for n in names], spec,
+                              cache=ScoreCache(paths.cache_dir() / "scores"),  # computed, never read from a shipped table
+                              progress=lambda d, t: print(f"\r{dataset} {group} chunk {chunk}: {start + d}/"
+                                                          f"{len(cells)}", end="", flush=True))
+        for n in names:
+            values[n] = np.concatenate([values[n], table.scores[n]])
+            failures[n].update({str(chunk * CHUNK + start + row): why for row, why in table.failures.get(n, {}).items()})
+        save_npz(part if len(values[names[0]]) < len(cells) else path, values, failures)
+    part.unlink(missing_ok=True)
+    print(f"\r{dataset} {group} chunk {chunk}: done", flush=True)
+
+
+def load_part(part: Path, names: tuple) -> tuple[dict, dict]:
+    """The values and failure reasons of a chunk's saved first cells (none if nothing is saved)."""
+    if not part.exists():
+        return {n: np.array([]) for n in names}, {n: {} for n in names}
+    saved = np.load(part)
+    return {n: saved[n] for n in names}, json.loads(str(saved["failures"]))
+
+
+def save_npz(path: Path, values: dict, failures: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp.npz")
-    np.savez_compressed(temporary, **{n: table.scores[n] for n in names}, failures=json.dumps(failures))
+    temporary = path.with_name(path.name.replace(".npz", ".tmp.npz"))
+    np.savez_compressed(temporary, **values, failures=json.dumps(failures))
     os.replace(temporary, path)
-    print(f"\r{dataset} {group} chunk {chunk}: done ({table.computed_cells} networks computed)", flush=True)
 
 
 def chunk_rows(chunks: list[int]) -> np.ndarray:
