@@ -144,8 +144,7 @@ def live_op_cells(archs: list) -> np.ndarray:
     9,445 such cells, one per network once unused ops are dropped, are the set the VKDNW authors' NB201
     notebook correlates on (its published figures, and the AZ-NAS, ZiCo, GradSign and TE-NAS figures it
     re-ran, are over them)."""
-    none = nb201.SPACE.ops.index("none")
-    return np.array([all(live or op == none for op, live in zip(a, nb201.SPACE.live_edges(a))) for a in archs])
+    return np.array([nb201.SPACE.uses_every_op(a) for a in archs])
 
 
 def report(archs: list) -> dict:

@@ -103,3 +103,14 @@ def test_nb201_classes_refine_function_classes():
     assert nb201.canonical_function(all_none) == nb201.canonical_function(dead_conv) == "zero"
     with pytest.raises(ProxynasError, match="canonical form"):
         nb201.class_ids(archs[:3], "bogus")
+
+
+def test_cells_that_use_every_op_are_one_per_network_after_pruning_unused_ops():
+    """9,445 cells use every op: exactly the distinct cells left when each unused op becomes `none`."""
+    archs = nb201.all_archs()
+    uses_all = [a for a in archs if nb201.SPACE.uses_every_op(a)]
+    pruned = {tuple(op if live else 0 for op, live in zip(a, nb201.SPACE.live_edges(a))) for a in archs}
+    assert len(uses_all) == len(pruned) == 9445
+    assert pruned == {tuple(a) for a in uses_all}
+    assert not nb201.SPACE.uses_every_op(nb201.parse("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"))
+    assert nb201.SPACE.uses_every_op(Arch([0] * 6))  # nothing to leave unused

@@ -218,6 +218,11 @@ class CellSpace(SearchSpace):
             reaches[node] = any(src == node and on and reaches[dst] for (src, dst), on in zip(self.edges, live_op))
         return tuple(on and nonzero[src] and reaches[dst] for (src, dst), on in zip(self.edges, live_op))
 
+    def uses_every_op(self, arch: CellArch) -> bool:
+        """Does every op other than the zero op lie on a live input-output path? Each network has exactly one
+        such cell once unused ops are replaced by the zero op (on NB201: 9,445 of 15,625 cells)."""
+        return all(live or self.ops[op] == self.zero_op for op, live in zip(arch, self.live_edges(arch)))
+
     @functools.cached_property
     def _function_representatives(self) -> dict[str, CellArch]:
         representatives: dict[str, CellArch] = {}
