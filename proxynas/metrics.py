@@ -63,6 +63,8 @@ def spearman_interval(scores: np.ndarray, truth: np.ndarray, seed: int, draws: i
     ranks within the resample; whole batches of resamples are ranked at once, which is what makes
     intervals over the 15,625 NB201 cells cheap."""
     keep = np.isfinite(scores) & np.isfinite(truth)
+    if not keep.any():
+        return [float("nan"), float("nan")]
     counts = _resample_counts(seed, len(truth), draws)[:, keep]
     s, t = np.asarray(scores, float)[keep], np.asarray(truth, float)[keep]
     rhos = np.concatenate([_weighted_spearman(counts[i:i + 100].astype(float), s, t)

@@ -19,5 +19,6 @@ def test_bootstrap_interval_equals_spearman_of_each_resample(n):
     assert metrics.spearman_interval(scores, truth, seed=7, draws=200) == pytest.approx(expected, abs=1e-12)
 
 
-def test_bootstrap_interval_is_nan_when_no_resample_can_rank():
-    assert np.isnan(metrics.spearman_interval(np.array([1.0, np.nan]), np.array([1.0, 2.0]), seed=0)).all()
+@pytest.mark.parametrize("scores", [[1.0, np.nan], [np.nan, np.nan]])
+def test_bootstrap_interval_is_nan_when_no_resample_can_rank(scores):
+    assert np.isnan(metrics.spearman_interval(np.array(scores), np.array([1.0, 2.0]), seed=0)).all()
