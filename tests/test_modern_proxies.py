@@ -164,8 +164,12 @@ def functorch_fisher(net, inputs):
 
 @pytest.mark.parametrize("arch", [CONVS, IDENTITY_CELL])
 def test_vkdnw_fisher_equals_per_sample_jacobians_through_functorch(arch):
-    net = NB201Network(arch, 10, channels=4, cells_per_stage=1, bn_affine=True, bn_track_stats=False)
+    net = NB201Network(arch, 10, channels=4, cells_per_stage=1, bn_affine=True, bn_track_stats=True)
     init_normal(net, torch.Generator().manual_seed(0), fan_in_scaled=True).eval()
+    for bn in net.modules():  # statistics that make BN more than a scaling, so a coupling would show
+        if isinstance(bn, nn.BatchNorm2d):
+            bn.running_mean.uniform_(-1, 1, generator=torch.Generator().manual_seed(2))
+            bn.running_var.uniform_(0.5, 2, generator=torch.Generator().manual_seed(3))
     inputs = torch.randn(5, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     ours, reference = vkdnw.fisher_information(net, inputs), functorch_fisher(net, inputs)
     assert ours.shape == reference.shape == (len(list(net.parameters())),) * 2
@@ -175,8 +179,14 @@ def test_vkdnw_fisher_equals_per_sample_jacobians_through_functorch(arch):
 def test_vkdnw_entropy_and_lexicographic_value():
     assert vkdnw.spectrum_entropy(torch.eye(10, dtype=torch.float64)) == pytest.approx(math.log(9), abs=1e-6)
     value = proxies.get("vkdnw").compute(probe_of(CONVS))
-    tensors = len(list(nb201.SPACE.build_network(CONVS, "cifar10", "affine-zero-cost").parameters()))
+    tensors = len(list(nb201.SPACE.build_network(CONVS, "cifar10", "benchmark").parameters()))
     assert math.floor(value) == tensors and 0 < value - tensors < math.log(9) / 10
+
+
+def test_vkdnw_fisher_refuses_a_network_whose_batch_norms_couple_samples():
+    net = NB201Network(CONVS, 10, channels=4, cells_per_stage=1, bn_affine=True, bn_track_stats=False).eval()
+    with pytest.raises(ValueError, match="running statistics"):
+        vkdnw.fisher_information(net, torch.randn(2, 3, 8, 8))
 
 
 def test_vkdnw_needs_class_outputs():

@@ -17,10 +17,10 @@ import numpy as np
 from proxynas.errors import ProxynasError
 from proxynas.tasks import Task, get_task
 
-# Network conventions: the trained benchmark network (affine BN with running statistics); the zero-cost
-# proxies' convention (cell BN without affine parameters or running statistics); and that of the AZ-NAS and
-# VKDNW code (cell BN affine, without running statistics), whose parameter list VKDNW reads.
-CONVENTIONS = ("benchmark", "zero-cost", "affine-zero-cost")
+# Network conventions: the trained benchmark network (affine BN with running statistics), also the network
+# the VKDNW code scores; and the zero-cost proxies' convention (cell BN without affine parameters or running
+# statistics).
+CONVENTIONS = ("benchmark", "zero-cost")
 
 
 class SearchSpace(ABC):

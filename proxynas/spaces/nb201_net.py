@@ -3,8 +3,7 @@
 `bn_affine=True, bn_track_stats=True` (the "benchmark" convention, default) is the trained
 benchmark network, whose parameter counts are the benchmark's `params_*`. `bn_affine=False,
 bn_track_stats=False` (the "zero-cost" convention) is that of the zero-cost reference code: cell
-BNs without affine parameters or running statistics. "affine-zero-cost" (affine, no running statistics)
-is the network of the AZ-NAS and VKDNW code.
+BNs without affine parameters or running statistics.
 """
 
 from __future__ import annotations

@@ -16,8 +16,7 @@ The autoencoder and normal models also own a pix2pix discriminator that is never
 pass; it is not built here.
 
 `benchmark` convention: every BN affine with running statistics (the trained network). `zero-cost`:
-the cells' BNs without affine parameters or running statistics, as for NAS-Bench-201;
-`affine-zero-cost`: the cells' BNs affine, without running statistics.
+the cells' BNs without affine parameters or running statistics, as for NAS-Bench-201.
 """
 
 from __future__ import annotations
