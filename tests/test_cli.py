@@ -130,6 +130,16 @@ def test_correlate_reports_each_proxy_and_the_vote(bench):
     assert set(rows) == {"synflow", "params", "vote"} and -1 <= rows["synflow"]["spearman"] <= 1
 
 
+def test_correlate_can_keep_only_cells_that_use_every_op(bench):
+    dead_conv = "|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|skip_connect~0|none~1|none~2|"  # node 2 feeds nothing
+    cells = f"{dead_conv}\n6111\n1459\n(2, 2, 0, 2, 2, 3)\n"
+    kept = run("correlate", "--archs", "-", "--proxies", "params", "--live-ops-only", *FAST, "--json", input=cells)
+    assert kept.exit_code == 0, kept.output
+    assert json.loads(kept.stdout)["archs"] == 3
+    none_left = run("correlate", "--archs", "-", "--live-ops-only", *FAST, input=dead_conv + "\n")
+    assert none_left.exit_code == 2 and "uses every op" in none_left.stderr
+
+
 @pytest.mark.parametrize("args, message", [
     (["score", "--sample", "2", "--all"], "exactly one of"),
     (["score", "--sample", "2", "--proxies", "magic"], "unknown proxy or ensemble 'magic'"),

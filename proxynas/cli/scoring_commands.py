@@ -43,8 +43,9 @@ def scoring_options(command):
 
 
 def run_scoring(bench, space, dataset, proxies, archs_file, sample, all_archs, seed, batch_size, input_kind, images,
-                device, workers, scheduler, quiet, **_):
-    """Select architectures and score them (here, or on a Dask cluster); returns (archs, ScoreTable, BatchSpec)."""
+                device, workers, scheduler, quiet, live_ops_only=False, **_):
+    """Select architectures (`live_ops_only`: keep those whose every op lies on an input-output path) and score
+    them (here, or on a Dask cluster); returns (archs, ScoreTable, BatchSpec)."""
     from proxynas import ensembles, scoring
     from proxynas.data import BatchSpec
     from proxynas.selection import select_archs
@@ -58,6 +59,10 @@ def run_scoring(bench, space, dataset, proxies, archs_file, sample, all_archs, s
                                 f"(the device here is {device})")
         executor = DaskExecutor(scheduler, workers)
     archs = select_archs(space, bench, read_lines(archs_file) if archs_file else None, sample, all_archs, seed)
+    if live_ops_only:
+        archs = [a for a in archs if a.space.uses_every_op(a)]
+        if not archs:
+            raise ProxynasError("none of the selected architectures uses every op (--live-ops-only)")
     spec = BatchSpec(dataset, input_kind, batch_size, seed, str(images) if images else None)
     chosen, wanted = ensembles.parse_list(proxies)
     with progress_bar(quiet, "scoring") as progress:
@@ -127,6 +132,9 @@ def write_scores(path: Path, payload: dict) -> None:
 @scoring_options
 @click.option("--metric", type=click.Choice(["test", "val"]), default="test", show_default=True,
               help="200-epoch test or validation accuracy.")
+@click.option("--live-ops-only", is_flag=True,
+              help="Keep only cells whose every op lies on an input-output path (one per network; 9,445 of "
+                   "NB201's cells, the set the VKDNW paper's figures use).")
 @output_path("--plot", help="Write a scatter plot (PNG).")
 def correlate(metric, plot, **options):
     """Correlate proxy scores with benchmark accuracy: Spearman, Kendall, top-10% precision, rank vote."""
