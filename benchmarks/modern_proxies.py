@@ -106,7 +106,7 @@ def main() -> None:
                    "tuning_half": "numpy default_rng(seed + 1).permutation(N) < N // 2"})
     if "seconds_per_cell" not in result:
         result["seconds_per_cell"] = seconds_per_cell(cells[:args.timing_cells], names, "cifar10", args.seed)
-        result["timing_cells"] = args.timing_cells
+        result["timing_cells"], result["timing_threads"] = args.timing_cells, torch.get_num_threads()
         RESULTS.mkdir(exist_ok=True)
         out_json.write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     cheap = [n for n in names if result["seconds_per_cell"][n] <= CHEAP_SECONDS]
@@ -181,7 +181,8 @@ def write_markdown(result: dict) -> None:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", f"Seconds per cell: mean over the first {result.get('timing_cells')} cells, each proxy alone with a "
               f"fresh network (the AZ-NAS components share one pass and are timed together), CIFAR-10, CPU, "
-              f"{result['threads']} threads, on the shared machine while it ran this benchmark."]
+              f"{result['timing_threads']} threads, on the shared machine while it ran this benchmark; scores "
+              f"computed with {result['threads']} threads (the last digits of some proxies depend on it)."]
     for d in done:
         reasons = result["datasets"][d]["failure_reasons"]
         if reasons:
