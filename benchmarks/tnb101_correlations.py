@@ -172,9 +172,10 @@ def report(archs: list, theirs: dict) -> dict:
         combined = combinations(scores)
         entry = {"rho": {}, "bootstrap_95": {}, "failures": {n: len(f) for n, f in record["failures"].items()},
                  "seconds_per_cell": record["seconds_per_cell"], "timed_cells": record.get("timed_cells"),
-                 "suite_zero": {}}
+                 "suite_zero": {}, "distinct_values": {}}
         for name, values in {**scores, **combined}.items():
             sign = 1.0 if name in combined or proxies.get(name).higher_is_better else -1.0
+            entry["distinct_values"][name] = len(np.unique(values[np.isfinite(values)]))
             entry["rho"][name] = metrics.spearman(sign * values, sample_truth)
             entry["bootstrap_95"][name] = metrics.spearman_interval(sign * values, sample_truth, SEED)
         mine = slice(0, n_theirs)  # the first cells are Suite-Zero's, in the file's order
@@ -240,6 +241,8 @@ def write_markdown(result: dict) -> None:
         if name not in entry["rho"]:
             return ""
         if not np.isfinite(entry["rho"][name]):
+            if entry["distinct_values"][name] == 1:
+                return "no ρ: the same value on every cell"
             return f"no value ({entry['failures'].get(name, 0)} cells NaN with a reason)"
         low, high = entry["bootstrap_95"][name]
         published = PUBLISHED.get(name, {}).get(task)
