@@ -266,7 +266,7 @@ def verify(column: shipped.Column, archs: list, rows: np.ndarray, key_of: np.nda
         fresh = scoring.score([archs[int(i)] for i in chosen], [proxy], spec,
                               cache=ScoreCache(Path(folder))).scores[proxy.name]
     packed = column.values[key_of[chosen]]
-    if not np.allclose(fresh, packed, rtol=1e-4, atol=0.0, equal_nan=True):
+    if not np.allclose(fresh, packed, rtol=shipped.REPRODUCED_TO, atol=0.0, equal_nan=True):
         raise SystemExit(f"{spec.dataset} {proxy.name}: the saved chunks hold {packed.tolist()} but the engine "
                          f"now computes {fresh.tolist()} for cells {chosen.tolist()}; rescore them")
 
