@@ -69,21 +69,6 @@ def seconds_per_cell(cells: list, names: list[str], dataset: str, seed: int) -> 
     return timings
 
 
-def greedy_members(columns: dict[str, np.ndarray], truth: np.ndarray, candidates: list[str]) -> list[str]:
-    """Forward selection: add the candidate that most raises ρ of the log-rank sum; stop when none does."""
-    chosen: list[str] = []
-    best = -np.inf
-    while True:
-        trials = {c: metrics.spearman(metrics.log_rank_sum([columns[m] for m in chosen + [c]],
-                                                           proxies.directions(chosen + [c])), truth)
-                  for c in candidates if c not in chosen}
-        if not trials or max(trials.values()) <= best:
-            return chosen
-        pick = max(trials, key=trials.get)
-        chosen.append(pick)
-        best = trials[pick]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=1000)
@@ -119,7 +104,7 @@ def main() -> None:
             columns[name] = ensembles.combine(name, columns)
         truths = {c: bench.column(dataset, c)[rows] for c in ("test_acc", "val_acc")}
         if dataset == "cifar10":
-            result["members"] = greedy_members({n: v[tuning] for n, v in columns.items()}, truths["val_acc"][tuning],
+            result["members"] = ensembles.greedy_members({n: v[tuning] for n, v in columns.items()}, truths["val_acc"][tuning],
                                                cheap)
         held = {n: v[~tuning] for n, v in columns.items()}
         if "members" in result:

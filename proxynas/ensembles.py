@@ -53,6 +53,22 @@ def parse_list(text: str) -> tuple[list[proxies.Proxy], list[str]]:
     return list(dict.fromkeys([*needed, *members])), chosen
 
 
+def greedy_members(columns: dict[str, np.ndarray], truth: np.ndarray, candidates: list[str]) -> list[str]:
+    """Forward selection of a log-rank sum's members: add the candidate that most raises its Spearman ρ with
+    `truth`, stop when none does. Run it on tuning cells only: its ρ there says nothing about other cells."""
+    chosen: list[str] = []
+    best = -np.inf
+    while True:
+        trials = {c: metrics.spearman(metrics.log_rank_sum([columns[m] for m in chosen + [c]],
+                                                           proxies.directions(chosen + [c])), truth)
+                  for c in candidates if c not in chosen}
+        if not trials or max(trials.values()) <= best:
+            return chosen
+        pick = max(trials, key=trials.get)
+        chosen.append(pick)
+        best = trials[pick]
+
+
 def add_columns(table, chosen: list[str]) -> None:
     """Append each ensemble in `chosen` to a `ScoreTable` as one more column."""
     for name in chosen:
