@@ -104,8 +104,8 @@ def main() -> None:
             columns[name] = ensembles.combine(name, columns)
         truths = {c: bench.column(dataset, c)[rows] for c in ("test_acc", "val_acc")}
         if dataset == "cifar10":
-            result["members"] = ensembles.greedy_members({n: v[tuning] for n, v in columns.items()}, truths["val_acc"][tuning],
-                                               cheap)
+            result["members"] = ensembles.greedy_members({n: v[tuning] for n, v in columns.items()},
+                                                         truths["val_acc"][tuning], cheap)
         held = {n: v[~tuning] for n, v in columns.items()}
         if "members" in result:
             held["zs (tuned)"] = metrics.log_rank_sum([held[m] for m in result["members"]],

@@ -152,8 +152,9 @@ def report(archs: list) -> dict:
     bench = store.open_bench()
     live_cells = live_op_cells(archs)
     result = {"batch_size": BATCH, "seed": SEED, "chunk": CHUNK, "live_cells": int(live_cells.sum()), "datasets": {}}
+    saved = {dataset: load_columns(dataset) for dataset in DATASETS}
     for dataset in DATASETS:
-        columns = with_ensembles(load_columns(dataset))
+        columns = with_ensembles(saved[dataset])
         if not columns:
             continue
         entry = {"proxies": {}}
@@ -169,20 +170,21 @@ def report(archs: list) -> dict:
             rows, values = columns["zs"]
             entry["zs_near_optimum"] = near_optimum(values, bench.column(dataset, "val_acc")[rows])
         result["datasets"][dataset] = entry
-    result["tuned_ensemble"] = tuned_ensemble(bench, live_cells)
+    result["tuned_ensemble"] = tuned_ensemble(bench, live_cells, saved)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "nb201_table.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     write_markdown(result)
     return result
 
 
-def tuned_ensemble(bench, live_cells: np.ndarray) -> dict:
+def tuned_ensemble(bench, live_cells: np.ndarray, saved: dict[str, dict]) -> dict:
     """A log-rank ensemble chosen on the whole-space table: greedy forward selection (CIFAR-10 `val_acc`) on
     TUNING seeded cells, among the proxies whose columns cover every cell of all three datasets, judged with
-    `zs` on the other cells. A candidate to replace `zs`, whose members were chosen on 250 cells."""
-    whole = [{n: v for n, (rows, v) in load_columns(d).items() if len(rows) == nb201.SPACE.size} for d in DATASETS]
+    `zs` on the other cells. A candidate to replace `zs`, whose members were chosen on 250 cells. `saved`: each
+    dataset's saved columns (`load_columns`)."""
+    whole = [{n: v for n, (rows, v) in saved[d].items() if len(rows) == nb201.SPACE.size} for d in DATASETS]
     candidates = sorted(set.intersection(*[set(c) for c in whole]))
-    if "zs" not in ensembles.ENSEMBLES or not set(ensembles.ENSEMBLES["zs"]) <= set(candidates):
+    if not set(ensembles.ENSEMBLES["zs"]) <= set(candidates):
         return {}
     tuning = np.zeros(nb201.SPACE.size, dtype=bool)
     tuning[np.random.default_rng(SEED + 1).permutation(nb201.SPACE.size)[:TUNING]] = True

@@ -89,9 +89,10 @@ def _weighted_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Per resample (row of counts), each cell's rank 1..m among the m drawn values, ties averaged."""
     order = np.argsort(values, kind="stable")
     ordered = values[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    new_value = np.r_[True, ordered[1:] != ordered[:-1]]  # where a run of tied values starts
+    starts = np.flatnonzero(new_value)
     group_of = np.empty(len(values), dtype=int)
-    group_of[order] = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    group_of[order] = np.cumsum(new_value) - 1
     group_totals = np.add.reduceat(counts[:, order], starts, axis=1)
     group_rank = np.cumsum(group_totals, axis=1) - (group_totals - 1) / 2
     return group_rank[:, group_of]

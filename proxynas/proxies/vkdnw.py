@@ -25,8 +25,7 @@ def fisher_information(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     gradient at its output). The Fisher matrix of the categorical output is formed from the covariance, not
     its Cholesky factor.
     """
-    coupled = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d) and (m.training or not m.track_running_stats)]
-    if coupled:
+    if any(isinstance(m, nn.BatchNorm2d) and (m.training or not m.track_running_stats) for m in net.modules()):
         raise ValueError("fisher_information needs every BN in eval mode with running statistics (samples coupled)")
     chosen = [(module, name) for module in net.modules() for name, _ in module.named_parameters(recurse=False)]
     chosen = chosen[:TENSORS_READ]
