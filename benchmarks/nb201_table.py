@@ -180,15 +180,16 @@ def report(archs: list) -> dict:
 
 def zs_selection(bench, live_cells: np.ndarray, saved: dict[str, dict]) -> dict:
     """How zs's members are chosen, re-run on the table: greedy forward selection (CIFAR-10 `val_acc`) on
-    the tuning cells `ensembles.tuning_cells()`, among the proxies whose columns cover every cell of all
-    three datasets; and zs and AZ-NAS judged on the other cells, all of them and the live-op ones. `saved`:
-    each dataset's saved columns (`load_columns`)."""
+    the tuning cells `ensembles.tuning_cells()` among `ensembles.ZS_CANDIDATES`; and zs and AZ-NAS judged
+    on the other cells, all of them and the live-op ones. `saved`: each dataset's saved columns
+    (`load_columns`). The proxies complete since zs was chosen are listed: candidates for a re-selection."""
     whole = [{n: v for n, (rows, v) in saved[d].items() if len(rows) == nb201.SPACE.size} for d in DATASETS]
-    candidates = sorted(set.intersection(*[set(c) for c in whole]))
-    if not set(ensembles.ENSEMBLES["zs"]) <= set(candidates):
+    complete = set.intersection(*[set(c) for c in whole])
+    candidates = list(ensembles.ZS_CANDIDATES)
+    if not set(candidates) <= complete:
         return {}
     tuning = ensembles.tuning_cells()
-    members = ensembles.greedy_members({n: v[tuning] for n, v in whole[0].items() if n in candidates},
+    members = ensembles.greedy_members({n: whole[0][n][tuning] for n in candidates},
                                        bench.column("cifar10", "val_acc")[tuning], candidates)
     held = {}
     for dataset, columns in zip(DATASETS, whole):
@@ -200,7 +201,7 @@ def zs_selection(bench, live_cells: np.ndarray, saved: dict[str, dict]) -> dict:
                 held.setdefault(dataset, {}).setdefault(label, {})[cells] = correlations(values, truth[rows])
     return {"tuning_cells": int(tuning.sum()), "tuning": f"numpy default_rng({ensembles.TUNING_SEED})"
             f".permutation(15625)[:{ensembles.TUNING_SIZE}], CIFAR-10 val_acc", "candidates": candidates,
-            "members": members, "held_out_test_acc": held}
+            "members": members, "complete_since": sorted(complete - set(candidates)), "held_out_test_acc": held}
 
 
 def near_optimum(prior: np.ndarray, val: np.ndarray, within: float = NEAR) -> dict:
@@ -234,11 +235,13 @@ def write_markdown(result: dict) -> None:
               "notebook correlates on; compare their published figures with these columns.", ""]
     chosen = result.get("zs_selection")
     if chosen:
+        since = ", ".join(chosen["complete_since"]) or "none"
         lines += [f"`zs` re-chosen on its {chosen['tuning_cells']:,} tuning cells (greedy forward selection on "
-                  f"CIFAR-10 `val_acc`, among the proxies covering every cell of all three datasets: "
-                  f"{', '.join(chosen['candidates'])}): **{', '.join(chosen['members'])}** (registered: "
-                  f"{', '.join(ensembles.ENSEMBLES['zs'])}). On the other {nb201.SPACE.size - chosen['tuning_cells']:,} "
-                  "cells, against `test_acc` (ρ [95%], τ; live-op cells among them after the slash):", "",
+                  f"CIFAR-10 `val_acc`, among its candidates {', '.join(chosen['candidates'])}): "
+                  f"**{', '.join(chosen['members'])}** (registered: {', '.join(ensembles.ENSEMBLES['zs'])}). "
+                  f"Complete on all three datasets since, not candidates: {since}. On the other "
+                  f"{nb201.SPACE.size - chosen['tuning_cells']:,} cells, against `test_acc` (ρ [95%], τ; live-op "
+                  "cells among them after the slash):", "",
                   "| ensemble | " + " | ".join(DATASETS) + " |", "|---|" + "---|" * len(DATASETS)]
         by = chosen["held_out_test_acc"]
         for label in HELD_OUT_ROWS:
