@@ -81,6 +81,17 @@ def test_with_few_cells_the_surrogate_follows_the_calibrated_prior(tmp_path):
         Surrogate.load(path)
 
 
+def test_a_model_whose_prior_ensemble_has_changed_members_must_be_refitted(tmp_path, monkeypatch):
+    """A saved model's prior column was built from the ensemble's members at fitting time; when the
+    registered members change (zs was re-chosen once), loading it is a clear error, not a silently
+    different column."""
+    x, y = prior_matrix(20, 5)
+    path = Surrogate(x.spec, ensemble=1).fit(x, y).save(tmp_path / "m.json")
+    monkeypatch.setitem(ensembles.ENSEMBLES, "zs", MEMBERS[:4])
+    with pytest.raises(ProxynasError, match="refit the model"):
+        Surrogate.load(path)
+
+
 def test_features_build_the_prior_against_the_reference_sample(monkeypatch, tmp_path):
     monkeypatch.setattr(prior, "REFERENCE_CELLS", 12)
     spec = features.FeatureSpec(("prior",), batch=BatchSpec("cifar10", batch_size=8))
