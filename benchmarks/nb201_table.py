@@ -195,9 +195,8 @@ def zs_selection(bench, live_cells: np.ndarray, saved: dict[str, dict]) -> dict:
     for dataset, columns in zip(DATASETS, whole):
         truth = bench.column(dataset, "test_acc")
         for label in HELD_OUT_ROWS:
-            chosen = list(ensembles.ENSEMBLES[label])
             for cells, rows in (("all", ~tuning), ("live", ~tuning & live_cells)):
-                values = metrics.log_rank_sum([columns[m][rows] for m in chosen], proxies.directions(chosen))
+                values = ensembles.combine(label, {m: columns[m][rows] for m in ensembles.members(label)})
                 held.setdefault(dataset, {}).setdefault(label, {})[cells] = correlations(values, truth[rows])
     return {"tuning_cells": int(tuning.sum()), "tuning": f"numpy default_rng({ensembles.TUNING_SEED})"
             f".permutation(15625)[:{ensembles.TUNING_SIZE}], CIFAR-10 val_acc", "candidates": candidates,

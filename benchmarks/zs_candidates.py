@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from proxynas import ensembles, metrics, proxies, scoring
+from proxynas import ensembles, proxies, scoring
 from proxynas.bench import nb201_store as store
 from proxynas.data import BatchSpec
 
@@ -38,8 +38,7 @@ def main() -> None:
     registered = list(ensembles.ENSEMBLES["zs"])
 
     def rho(chosen: list[str]) -> float:
-        return metrics.spearman(metrics.log_rank_sum([table.scores[m] for m in chosen], proxies.directions(chosen)),
-                                truth)
+        return ensembles.log_rank_rho(table.scores, chosen, truth)
 
     result = {"tuning_cells": len(tuning), "target": "cifar10 val_acc", "max_seconds_per_cell": MAX_SECONDS,
               "candidates": candidates, "members": members, "registered": registered,

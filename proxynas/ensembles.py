@@ -68,15 +68,18 @@ def parse_list(text: str) -> tuple[list[proxies.Proxy], list[str]]:
     return list(dict.fromkeys([*needed, *members])), chosen
 
 
+def log_rank_rho(columns: dict[str, np.ndarray], chosen: list[str], truth: np.ndarray) -> float:
+    """Spearman ρ with `truth` of the log-rank sum of the proxies `chosen`, each in its registered direction."""
+    return metrics.spearman(metrics.log_rank_sum([columns[m] for m in chosen], proxies.directions(chosen)), truth)
+
+
 def greedy_members(columns: dict[str, np.ndarray], truth: np.ndarray, candidates: list[str]) -> list[str]:
     """Forward selection of a log-rank sum's members: add the candidate that most raises its Spearman ρ with
     `truth`, stop when none does. Run it on tuning cells only: its ρ there says nothing about other cells."""
     chosen: list[str] = []
     best = -np.inf
     while True:
-        trials = {c: metrics.spearman(metrics.log_rank_sum([columns[m] for m in chosen + [c]],
-                                                           proxies.directions(chosen + [c])), truth)
-                  for c in candidates if c not in chosen}
+        trials = {c: log_rank_rho(columns, chosen + [c], truth) for c in candidates if c not in chosen}
         if not trials or max(trials.values()) <= best:
             return chosen
         pick = max(trials, key=trials.get)
