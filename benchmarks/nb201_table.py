@@ -77,8 +77,8 @@ def score_chunk(dataset: str, group: str, chunk: int, archs: list) -> None:
     for start in range(len(values[names[0]]), len(cells), SLICE):
         table = scoring.score(cells[start:start + SLICE], [proxies.get(n) for n in names], spec,
                               cache=ScoreCache(paths.cache_dir() / "scores"),  # computed, never read from a shipped table
-                              progress=lambda d, t: print(f"\r{dataset} {group} chunk {chunk}: {start + d}/"
-                                                          f"{len(cells)}", end="", flush=True))
+                              progress=lambda d, t: print(f"\r{dataset} {group} chunk {chunk}: cells from {start} "
+                                                          f"of {len(cells)}, job {d}/{t}", end="", flush=True))
         for n in names:
             values[n] = np.concatenate([values[n], table.scores[n]])
             failures[n].update({str(chunk * CHUNK + start + row): why for row, why in table.failures.get(n, {}).items()})
