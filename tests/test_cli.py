@@ -186,3 +186,19 @@ def test_the_default_device_is_the_best_one_present(bench):
     assert resolve_device("auto") == "cpu"
     scored = run("score", "--sample", "2", "--proxies", "params", "--json", "--quiet")
     assert json.loads(scored.stdout)["setting"]["device"] == "cpu"
+
+
+def test_the_progress_bar_shows_a_side_activity_until_it_completes():
+    from proxynas.cli.common import progress_bar
+
+    bar = progress_bar(False, "full trainings")
+    with bar as progress:
+        progress(0, 20)
+        scoring = bar.activity("scoring candidates")
+        scoring(3, 1000)
+        assert bar.bar.current_item == "scoring candidates 3/1000"
+        assert "scoring candidates 3/1000" in bar.bar.format_progress_line()
+        scoring(1000, 1000)
+        assert bar.bar.current_item is None
+        progress(1, 20)
+    assert progress_bar(True, "full trainings").activity("scoring candidates") is None

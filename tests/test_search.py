@@ -265,3 +265,19 @@ def test_the_public_facade_resolves_every_name_and_runs_a_search(bench):
     assert result.trainings == 5 and result.strategy == "rea" and evaluator.task.name == "cifar10"
     with pytest.raises(AttributeError):
         proxynas.no_such_name  # noqa: B018
+
+
+def test_a_search_passes_its_candidate_scoring_progress_to_the_engine(monkeypatch):
+    """Scoring a pool at 256 pixels takes minutes: the CLI shows it beside the trainings, through this callback."""
+    from proxynas import scoring
+    from proxynas.search import SearchSetup
+
+    given, engine_scorer = [], scoring.scorer
+    monkeypatch.setattr(scoring, "scorer", lambda spec, device="cpu", cache=None, progress=None:
+                        given.append(progress) or engine_scorer(spec, device, cache))
+
+    def report(done, total):
+        pass
+
+    result, _ = SearchSetup(budget=2, proxies=("params",)).run(scoring_progress=report)
+    assert result.trainings == 2 and given == [report]

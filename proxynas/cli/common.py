@@ -169,7 +169,9 @@ def cli():
 
 
 class progress_bar:
-    """A click progress bar on stderr fed by the library's (done, total) callback; silent if quiet."""
+    """A click progress bar on stderr fed by the library's (done, total) callback; silent if quiet.
+    `activity(label)` is a second callback whose (done, total) is shown after the bar until it completes:
+    work between two steps of the bar, such as the candidates a search scores between two trainings."""
 
     def __init__(self, quiet: bool, label: str):
         self.quiet, self.label, self.bar, self.shown = quiet, label, None, 0
@@ -180,10 +182,18 @@ class progress_bar:
     def update(self, done: int, total: int) -> None:
         if self.bar is None:
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_eta=True,
-                                         show_pos=True)
+                                         show_pos=True, item_show_func=lambda item: item)
             self.bar.__enter__()
         self.bar.update(done - self.shown)
         self.shown = done
+
+    def activity(self, label: str):
+        """The callback for the side activity `label` (None if quiet); the bar must have been started."""
+        def show(done: int, total: int) -> None:
+            self.bar.current_item = f"{label} {done}/{total}" if done < total else None
+            self.bar.render_progress()
+
+        return None if self.quiet else show
 
     def __exit__(self, *exc):
         if self.bar is not None:

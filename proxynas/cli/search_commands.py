@@ -57,8 +57,11 @@ def search(quiet, as_json, proxies, **options):
     if names and options["zc_source"] in (None, "engine"):
         ensembles.parse_list(proxies)  # an unknown name is an error here
     setup = searching.SearchSetup(proxies=names, **options)
-    with progress_bar(quiet, "full trainings") as progress:
-        result, evaluator = setup.run(progress)
+    bar = progress_bar(quiet, "full trainings")
+    with bar as progress:
+        if progress:
+            progress(0, setup.budget)
+        result, evaluator = setup.run(progress, bar.activity("scoring candidates"))
     if as_json:
         histories = getattr(evaluator, "histories", {})
         return echo_json(result.to_dict() | ({"histories": {str(a): [asdict(e) for e in h] for a, h in

@@ -35,14 +35,16 @@ class SearchSetup:
     edge_order: str = "random"  # zc-pt: order in which edges are decided
     select: str | None = None  # differentiable searches: argmax of alpha or perturb (DARTS-PT); None: the strategy's
 
-    def run(self, progress=None) -> tuple[SearchResult, Evaluator]:
-        """Run this search; the evaluator comes back too (real training keeps its histories)."""
+    def run(self, progress=None, scoring_progress=None) -> tuple[SearchResult, Evaluator]:
+        """Run this search; the evaluator comes back too (real training keeps its histories). `progress` gets
+        (trainings done, budget); `scoring_progress` (networks scored, to score) while the engine scores
+        candidates, which at TransNAS's 256 pixels takes seconds per cell."""
         evaluator, options = make_evaluator(self), {}
         if get_strategy_class(self.strategy).one_shot:
             options.update(get_strategy_class(self.strategy).setup_options(self))
         elif get_strategy_class(self.strategy).uses_proxies:
             source, proxies = self._source_and_proxies()
-            options["score"] = self._scorer(evaluator, source)
+            options["score"] = self._scorer(evaluator, source, scoring_progress)
             options.update(self.proxy_options(proxies or (), source))
         elif self.proxies:
             raise ProxynasError(f"strategy {self.strategy} uses no proxies (--proxies is for proxy-guided strategies)")
@@ -76,7 +78,7 @@ class SearchSetup:
 
         return GUIDED_SOURCE.get(self.space, ("engine", None))
 
-    def _scorer(self, evaluator: Evaluator, source: str):
+    def _scorer(self, evaluator: Evaluator, source: str, progress=None):
         if source != "engine":
             from proxynas.bench import open_benchmark
             from proxynas.features import precomputed_scorer
@@ -85,7 +87,7 @@ class SearchSetup:
             return precomputed_scorer(bench, source, self.dataset)
         from proxynas.scoring import scorer
 
-        return scorer(self._batch(), self.device)
+        return scorer(self._batch(), self.device, progress=progress)
 
     def _batch(self):
         """The proxies' input batch: the dataset's default images, or the training data when really training."""
