@@ -191,11 +191,10 @@ def test_the_default_device_is_the_best_one_present(bench):
 def test_the_progress_bar_shows_a_side_activity_until_it_completes():
     from proxynas.cli.common import progress_bar
 
-    bar = progress_bar(False, "full trainings")
+    bar = progress_bar(False, "full trainings", 20)
     with bar as progress:
-        progress(0, 20)
         scoring = bar.activity("scoring candidates")
-        scoring(3, 1000)
+        scoring(3, 1000)  # before the first training: the bar starts here
         assert bar.bar.current_item == "scoring candidates 3/1000"
         assert "scoring candidates 3/1000" in bar.bar.format_progress_line()
         scoring(1000, 1000)

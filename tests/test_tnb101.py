@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import proxynas
-from proxynas.bench import tnb101_store
+from proxynas.bench import open_benchmark, tnb101_store
 from proxynas.errors import ProxynasError
 from proxynas.spaces import tnb101
 
@@ -149,3 +149,29 @@ def test_scoring_a_task_of_another_space_is_one_clear_line(space, task):
                                    "--quiet"])
     assert run.exit_code == 2 and f"search space {space} has no task '{task}'" in run.output
     assert len(run.output.strip().splitlines()) == 1
+
+
+def test_query_and_correlate_work_on_transnas_and_name_the_source_field(data_dir):
+    from click.testing import CliRunner
+
+    from proxynas.cli import cli
+
+    bench = open_benchmark("tnb101")
+    run = CliRunner().invoke(cli, ["query", "64-41414-3_33_333", "0", "--space", "tnb101", "--task", "normal", "--json"])
+    assert run.exit_code == 0, run.output
+    records = json.loads(run.output)["results"]
+    assert [r["index"] for r in records] == [bench.index.index_of(tnb101.SPACE.parse("64-41414-3_33_333")), 0]
+    assert records[1]["metrics"] == {"val_score": float(bench.column("normal", "val_score")[0])}
+    text = CliRunner().invoke(cli, ["query", "0", "--space", "tnb101", "--task", "normal"])
+    assert "val_score = val_accuracy" in text.output and "no training time recorded" in text.output
+    correlate = CliRunner().invoke(cli, ["correlate", "--space", "tnb101", "--task", "jigsaw", "--proxies", "flops",
+                                         "--sample", "20", "--metric", "val", "--json", "--quiet"])
+    assert correlate.exit_code == 0, correlate.output
+    report = json.loads(correlate.output)
+    assert report["source_column"] == "val_accuracy" and report["metric"] == "val_score" and report["archs"] == 20
+    for args, message in ((["64-41414-9_99_999", "--task", "jigsaw"], "malformed TransNAS-Bench-101 micro cell code"),
+                          (["0"], "no task 'cifar10'")):
+        bad = CliRunner().invoke(cli, ["query", "--space", "tnb101", *args])
+        assert bad.exit_code == 2 and message in bad.output and len(bad.output.strip().splitlines()) == 1, bad.output
+    unknown = CliRunner().invoke(cli, ["search", "--space", "tnb101", "--task", "cifar10"])  # not quiet: no bar yet
+    assert unknown.exit_code == 2 and len(unknown.output.strip().splitlines()) == 1, unknown.output

@@ -109,6 +109,13 @@ class H5Benchmark(TabularBenchmark):
             build(source, path)
         return cls(path)
 
+    def arch_record(self, arch, task: str) -> dict:
+        """One cell's index, canonical classes and (counted) benchmark metrics, as plain values."""
+        index = self.index.index_of(arch)
+        return {"index": index, "arch": str(arch),
+                **{f"class_{form}": int(ids[index]) for form, ids in self.class_ids.items()},
+                "metrics": self.query(arch, task)}
+
     def _read(self, key: str) -> np.ndarray:
         with h5py.File(self.path, "r", locking=False) as h5:
             if key not in h5:

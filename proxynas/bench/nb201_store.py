@@ -78,6 +78,9 @@ class NB201Bench(H5Benchmark):
     def __init__(self, path: Path):
         super().__init__(path, nb201.SPACE)
 
+    def arch_record(self, arch: nb201.Arch, task: str) -> dict:
+        return {**super().arch_record(arch, task), "naslib": list(arch.to_naslib())}
+
     def source_column(self, dataset: str, metric: str) -> str:
         with h5py.File(self.path, "r", locking=False) as h5:
             return h5[f"{self.task_name(dataset)}/{metric}"].attrs["source_column"]
@@ -90,9 +93,3 @@ def open_bench(path: Path | None = None, source: Path | None = None) -> NB201Ben
                                     "`proxynas data build --source DIR`")
 
 
-def arch_record(bench: NB201Bench, arch: nb201.Arch, dataset: str) -> dict:
-    """One cell's encodings, canonical classes and (counted) benchmark metrics, as plain values."""
-    index = bench.index.index_of(arch)
-    return {"index": index, "arch": str(arch), "naslib": list(arch.to_naslib()),
-            **{f"class_{form}": int(ids[index]) for form, ids in bench.class_ids.items()},
-            "metrics": bench.query(arch, dataset)}

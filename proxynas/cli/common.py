@@ -171,25 +171,30 @@ def cli():
 class progress_bar:
     """A click progress bar on stderr fed by the library's (done, total) callback; silent if quiet.
     `activity(label)` is a second callback whose (done, total) is shown after the bar until it completes:
-    work between two steps of the bar, such as the candidates a search scores between two trainings."""
+    work between two steps of the bar, such as the candidates a search scores between two trainings. The bar
+    appears at the first report (of either), so an error before any work stays one line."""
 
-    def __init__(self, quiet: bool, label: str):
-        self.quiet, self.label, self.bar, self.shown = quiet, label, None, 0
+    def __init__(self, quiet: bool, label: str, length: int | None = None):
+        self.quiet, self.label, self.length, self.bar, self.shown = quiet, label, length, None, 0
 
     def __enter__(self):
         return None if self.quiet else self.update
 
     def update(self, done: int, total: int) -> None:
+        self._start(total)
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def _start(self, total: int) -> None:
         if self.bar is None:
             self.bar = click.progressbar(length=total, label=self.label, file=sys.stderr, show_eta=True,
                                          show_pos=True, item_show_func=lambda item: item)
             self.bar.__enter__()
-        self.bar.update(done - self.shown)
-        self.shown = done
 
     def activity(self, label: str):
-        """The callback for the side activity `label` (None if quiet); the bar must have been started."""
+        """The callback for the side activity `label` (None if quiet); needs the bar's `length`."""
         def show(done: int, total: int) -> None:
+            self._start(self.length)
             self.bar.current_item = f"{label} {done}/{total}" if done < total else None
             self.bar.render_progress()
 

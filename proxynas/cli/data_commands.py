@@ -89,16 +89,21 @@ def data_import_zc(file, space, name, as_json):
 
 @cli.command()
 @click.argument("archs", nargs=-1)
+@space_option
 @dataset_option
 @json_option
-def query(archs, dataset, as_json):
-    """Look up benchmark results of architectures (arch strings, NASLib tuples or indices; - = stdin)."""
-    from proxynas.bench import nb201_store as store
+def query(archs, space, dataset, as_json):
+    """Look up benchmark results of architectures (the space's cell codes or indices; - = stdin)."""
+    from proxynas.bench import open_benchmark
+    from proxynas.tasks import get_task
 
-    bench = store.open_bench()
-    records = [store.arch_record(bench, bench.index.resolve(t), dataset) for t in read_tokens(archs)]
+    bench = open_benchmark(space)
+    records = [bench.arch_record(bench.index.resolve(t), dataset) for t in read_tokens(archs)]
     if as_json:
         return echo_json({"dataset": dataset, "results": records, "cost": vars(bench.cost)})
-    echo_table([{**r, **r["metrics"]} for r in records], ["index", *QUERY_COLUMNS, "arch"])
-    click.echo(f"({dataset}: val_acc = {bench.source_column(dataset, 'val_acc')}; simulated training cost "
-               f"{bench.cost.trainings} full trainings, {bench.cost.train_seconds / 3600:.2f} h)")
+    columns = [c for c in QUERY_COLUMNS if c in bench.metric_names] or list(bench.metric_names)
+    echo_table([{**r, **r["metrics"]} for r in records], ["index", *columns, "arch"])
+    metric = get_task(dataset).search_metric
+    cost = (f"simulated training cost {bench.cost.trainings} full trainings, {bench.cost.train_seconds / 3600:.2f} h"
+            if bench.cost.train_seconds else f"{bench.cost.trainings} full trainings, no training time recorded")
+    click.echo(f"({dataset}: {metric.name} = {bench.source_column(dataset, metric.name)}, {metric.description}; {cost})")

@@ -161,4 +161,4 @@ def correlate(metric, plot, **options):
         return echo_json(payload)
     echo_table([{"proxy": p, **{k: f"{v:.3f}" if isinstance(v, float) else v for k, v in r.items()}}
                 for p, r in rows.items()], ["proxy", "spearman", "kendall", "top10_precision", "n", "nan"])
-    click.echo(f"{options['dataset']}, accuracy column {payload['source_column']}; " + summary_line(table))
+    click.echo(f"{options['dataset']}, {column} = benchmark column {payload['source_column']}; " + summary_line(table))

@@ -57,10 +57,8 @@ def search(quiet, as_json, proxies, **options):
     if names and options["zc_source"] in (None, "engine"):
         ensembles.parse_list(proxies)  # an unknown name is an error here
     setup = searching.SearchSetup(proxies=names, **options)
-    bar = progress_bar(quiet, "full trainings")
+    bar = progress_bar(quiet, "full trainings", setup.budget)
     with bar as progress:
-        if progress:
-            progress(0, setup.budget)
         result, evaluator = setup.run(progress, bar.activity("scoring candidates"))
     if as_json:
         histories = getattr(evaluator, "histories", {})
