@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -115,10 +116,31 @@ def test_swap_counts_distinct_sample_patterns_by_hand():
     net = nn.Sequential(nn.Conv2d(1, 1, 1, bias=False), nn.ReLU())
     inputs = torch.tensor([[[[1.0, -1.0]]], [[[1.0, 1.0]]]])
     fake = SimpleNamespace(fresh_copy=lambda: net, inputs=inputs, seed=3)
-    assert proxies.get("swap").compute(fake) == 2.0
+    assert swap.activation_patterns(fake) == 2.0
     codes = torch.tensor([0, 1, 1, 5, 5, 7])
     assert swap.distinct(codes, 3) == 4 and swap.distinct(codes, 30) == 4
 
+
+
+def test_regularised_swap_weighs_one_pattern_count_by_the_registered_size_term(monkeypatch):
+    counts = []
+    monkeypatch.setitem(proxies.registry.PRODUCTS, "activation_patterns", lambda probe: counts.append(1) or 300.0)
+    probe = proxies.Probe(CONVS, "cifar10", *make_batch(BatchSpec("cifar10", batch_size=4, seed=0)), seed=0,
+                          needs=frozenset({"activation_patterns"}))
+    mu, sigma = swap.SIZE_TERM["nb201"]
+    size = nb201.SPACE.count_params(CONVS, probe.task) / 1e3
+    assert proxies.get("swap").compute(probe) == 300.0
+    assert proxies.get("swap_reg").compute(probe) == pytest.approx(300.0 * math.exp(-(size - mu) ** 2 / sigma))
+    assert counts == [1]  # one pattern count serves both
+    tnb = proxies.Probe(TNB101.parse("64-41414-3_33_333"), "class_scene", torch.zeros(1, 3, 8, 8), None, seed=0,
+                        needs=frozenset({"activation_patterns"}))
+    with pytest.raises(proxies.ScoreFailure, match="no size target for the tnb101 space"):
+        proxies.get("swap_reg").compute(tnb)
+
+
+def test_the_registered_swap_size_term_is_the_one_its_benchmark_chose():
+    chosen = json.loads((Path(__file__).parents[1] / "benchmarks/results/swap_regularisation.json").read_text())["chosen"]
+    assert swap.SIZE_TERM["nb201"] == (chosen["mu"], chosen["sigma"])
 
 def test_az_nas_pieces_by_hand():
     two_channels = torch.tensor([[1.0, -1, 1, -1], [1, 1, -1, -1]]).reshape(1, 2, 2, 2)
@@ -232,8 +254,6 @@ def test_zs_members_are_what_greedy_selection_picks_on_its_tuning_cells(bench):
     """Re-run zs's choice from the shipped whole-space table: greedy forward selection on the tuning cells'
     CIFAR-10 validation accuracy, among its candidates, gives the registered members; and each member costs
     at most 1 s per cell."""
-    from pathlib import Path
-
     from proxynas import scoring
 
     results = Path(__file__).parents[1] / "benchmarks/results"

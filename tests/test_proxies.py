@@ -34,7 +34,7 @@ def make_probe(arch, dataset="cifar10", batch=16, needs=None, **kwargs):
 def test_registry_has_the_suite_zero_set_the_modern_proxies_and_rejects_bad_names():
     assert set(proxies.names()) == {"synflow", "grad_norm", "jacob_cov", "snip", "grasp", "fisher", "nwot",
                                     "l2_norm", "plain", "zen", "epe_nas", "params", "flops", "meco", "meco_opt",
-                                    "zico", "swap", "az_expressivity", "az_progressivity", "az_trainability",
+                                    "zico", "swap", "swap_reg", "az_expressivity", "az_progressivity", "az_trainability",
                                     "vkdnw", "gradsign", "te_ntk", "te_regions"}
     with pytest.raises(ProxynasError, match="unknown proxy 'synflw'; valid: az_expressivity"):
         proxies.parse_list("synflow,synflw")
