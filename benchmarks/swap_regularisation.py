@@ -95,7 +95,7 @@ def write_markdown(result: dict) -> None:
              f"cells (CIFAR-10 `val_acc`): μ = {best['mu']:.1f} (percentile {best['mu_percentile']} of P over the space), "
              f"σ = {best['sigma']:.0f} ({best['sigma_fraction']} × P's range, squared); there ρ "
              f"{best['rho']:.3f} against {result['tuning']['unregularised_rho']:.3f} unregularised. Judged on the "
-             f"{n} cells of the seed-{result['setting']['sample'].split('seed ')[1]} 500-cell sample outside the "
+             f"{n} cells of the {SAMPLE}-cell sample (seed {SEED}) outside the "
              "tuning cells, batch 64 of each dataset's default images (95% bootstrap intervals):", "",
              "| dataset / column | swap | swap_reg |", "|---|---|---|"]
     for key, row in result["held_out"].items():
