@@ -23,6 +23,7 @@ import numpy as np
 from proxynas import ensembles, metrics, proxies, scoring
 from proxynas.bench import nb201_store as store
 from proxynas.data import BatchSpec
+from proxynas.proxies.swap import size_weight, thousands_of_params
 from proxynas.spaces import nb201
 from proxynas.tasks import get_task
 
@@ -33,13 +34,9 @@ MU_PERCENTILES = (50, 60, 70, 80, 90, 95, 100)
 SIGMA_FRACTIONS = (0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
 
 
-def thousands_of_params(archs, dataset: str) -> np.ndarray:
+def sizes(archs, dataset: str) -> np.ndarray:
     task = get_task(dataset)
-    return np.array([nb201.SPACE.count_params(a, task) / 1e3 for a in archs])
-
-
-def regularised(swap: np.ndarray, size: np.ndarray, mu: float, sigma: float) -> np.ndarray:
-    return swap * np.exp(-(size - mu) ** 2 / sigma)
+    return np.array([thousands_of_params(a, task) for a in archs])
 
 
 def swap_scores(archs, dataset: str) -> np.ndarray:
@@ -54,26 +51,27 @@ def choose(swap: np.ndarray, size: np.ndarray, truth: np.ndarray, space_sizes: n
     grid = [{"mu_percentile": q, "mu": round(float(np.percentile(space_sizes, q)), 1), "sigma_fraction": f,
              "sigma": round((f * spread) ** 2)} for q in MU_PERCENTILES for f in SIGMA_FRACTIONS]  # as registered
     for point in grid:
-        point["rho"] = metrics.spearman(regularised(swap, size, point["mu"], point["sigma"]), truth)
+        point["rho"] = metrics.spearman(swap * size_weight(size, point["mu"], point["sigma"]), truth)
     return {"best": max(grid, key=lambda p: p["rho"]), "grid": grid,
             "unregularised_rho": metrics.spearman(swap, truth)}
 
 
 def main() -> None:
     bench = store.open_bench()
-    space_sizes = thousands_of_params(nb201.SPACE.all_archs(), "cifar10")
-    tuning = np.flatnonzero(ensembles.tuning_cells())
+    space_sizes = sizes(nb201.SPACE.all_archs(), "cifar10")
+    tuning_mask = ensembles.tuning_cells()
+    tuning = np.flatnonzero(tuning_mask)
     tuning_archs = [bench.index.arch_at(int(i)) for i in tuning]
-    chosen = choose(swap_scores(tuning_archs, "cifar10"), thousands_of_params(tuning_archs, "cifar10"),
+    chosen = choose(swap_scores(tuning_archs, "cifar10"), sizes(tuning_archs, "cifar10"),
                     bench.column("cifar10", "val_acc")[tuning], space_sizes)
     mu, sigma = chosen["best"]["mu"], chosen["best"]["sigma"]
     sample = nb201.SPACE.sample(SAMPLE, SEED)
     rows = bench.index.indices_of(sample)
-    held_out = ~ensembles.tuning_cells()[rows]
+    held_out = ~tuning_mask[rows]
     judged = {}
     for dataset in DATASETS:
         swap = swap_scores(sample, dataset)[held_out]
-        reg = regularised(swap, thousands_of_params(sample, dataset)[held_out], mu, sigma)
+        reg = swap * size_weight(sizes(sample, dataset)[held_out], mu, sigma)
         for column in ("val_acc", "test_acc"):
             truth = bench.column(dataset, column)[rows][held_out]
             judged[f"{dataset}/{column}"] = {

@@ -3,8 +3,7 @@ regularised SWAP, which weighs that count by a Gaussian term in the network's si
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import torch
 from torch import nn
 
@@ -82,5 +81,14 @@ def swap_reg(probe) -> float:
     mu, sigma = SIZE_TERM.get(probe.arch.space.name, (None, None))
     if mu is None:
         raise ScoreFailure(f"regularised SWAP has no size target for the {probe.arch.space.name} space")
-    size = probe.arch.space.count_params(probe.arch, probe.task) / 1e3
-    return probe.product("activation_patterns") * math.exp(-(size - mu) ** 2 / sigma)
+    return probe.product("activation_patterns") * float(size_weight(thousands_of_params(probe.arch, probe.task), mu, sigma))
+
+
+def thousands_of_params(arch, task) -> float:
+    """The benchmark network's parameters in thousands: the size regularised SWAP weighs."""
+    return arch.space.count_params(arch, task) / 1e3
+
+
+def size_weight(size, mu: float, sigma: float):
+    """Regularised SWAP's size term exp(-(size - mu)^2 / sigma), for one size or an array of them."""
+    return np.exp(-(np.asarray(size, dtype=np.float64) - mu) ** 2 / sigma)
