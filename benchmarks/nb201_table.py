@@ -2,6 +2,7 @@
 cell here (costlier ones chunk by chunk), three datasets; and its correlation table.
 
 Usage: python benchmarks/nb201_table.py [--datasets cifar10,...] [--groups zs,zico,...] [--chunks 0-15]
+                                        [--device cuda] [--processes N] [--seconds S]
                                         [--report] [--pack] [--score-only]
 
 Cells in benchmark index order, in chunks of 1,000 (the last 625). Batch: 64 images of the dataset's default
@@ -16,7 +17,9 @@ Spearman ρ (95% bootstrap interval), Kendall τ and top-10% precision against `
 (proxynas/tables/nb201_scores.h5, see proxynas/shipped.py), after re-scoring a few seeded cells of every
 column from scratch and refusing a column whose values the engine does not reproduce. Scores are always
 computed here, never read from a shipped table. `--score-only` skips both, for chunks scored by several
-processes or machines at once (each given its own `--chunks`).
+processes or machines at once (each given its own `--chunks`). `--processes N` scores N chunks at once,
+group by group; `--seconds S` starts no slice after S seconds (for a lent GPU's short loan). A chunk records
+the devices that computed it; the packed table's settings name them per column.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import multiprocessing
 import os
 import tempfile
 import time
+from concurrent import futures
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -56,6 +61,10 @@ GROUPS = {"zs": ("meco", "meco_opt", "az_expressivity", "az_progressivity", "az_
 ENSEMBLES = ("zs", "az_nas", "te_nas", "vkdnw_agg")
 SHIPPED = shipped.TABLES / "nb201_scores.h5"
 VERIFIED_CELLS = 2  # per column, re-scored from scratch before packing
+# A value computed on CUDA and re-scored on the CPU: float32 rounding in other kernel orders, up to 1.7e-2
+# relative for zico over 14 cells x every proxy (benchmarks/results/cuda_checks.md). A changed definition
+# moves values far more.
+ACROSS_DEVICES = 5e-2
 NEAR, TOP_K = 0.3, (10, 25, 50, 100)  # issue 13's search goal: validation regret <= 0.3 within 10 trainings
 
 
@@ -63,42 +72,55 @@ def chunk_path(dataset: str, group: str, chunk: int) -> Path:
     return TABLE / dataset / group / f"{chunk:02d}.npz"
 
 
-def score_chunk(dataset: str, group: str, chunk: int, archs: list) -> None:
-    """Score one chunk, saving what is done every SLICE cells to <chunk>.part.npz (commit it: a run on
-    another machine goes on from there), and the whole chunk to <chunk>.npz at the end."""
+def score_chunk(dataset: str, group: str, chunk: int, archs: list, device: str = "cpu",
+                deadline: float = float("inf"), quiet: bool = False) -> None:
+    """Score one chunk on `device`, saving what is done every SLICE cells to <chunk>.part.npz (commit it: a run
+    on another machine goes on from there), and the whole chunk to <chunk>.npz at the end. No slice starts
+    after `deadline` (time.time()). Each file names the devices that computed it."""
     path = chunk_path(dataset, group, chunk)
     if path.exists():
         return
     cells = archs[chunk * CHUNK:(chunk + 1) * CHUNK]
     names = GROUPS[group]
     part = path.with_suffix(".part.npz")
-    values, failures = load_part(part, names)
+    values, failures, devices = load_part(part, names)
     spec = BatchSpec(dataset, batch_size=BATCH, seed=SEED)
     for start in range(len(values[names[0]]), len(cells), SLICE):
-        table = scoring.score(cells[start:start + SLICE], [proxies.get(n) for n in names], spec,
+        if time.time() > deadline:
+            if start:
+                print(f"{dataset} {group} chunk {chunk}: stopped at the deadline after {start} cells", flush=True)
+            return
+        progress = None if quiet else lambda d, t: print(f"\r{dataset} {group} chunk {chunk}: cells from {start} "
+                                                        f"of {len(cells)}, job {d}/{t}", end="", flush=True)
+        table = scoring.score(cells[start:start + SLICE], [proxies.get(n) for n in names], spec, device=device,
                               cache=ScoreCache(paths.cache_dir() / "scores"),  # computed, never read from a shipped table
-                              progress=lambda d, t: print(f"\r{dataset} {group} chunk {chunk}: cells from {start} "
-                                                          f"of {len(cells)}, job {d}/{t}", end="", flush=True))
+                              progress=progress)
+        devices = sorted(set(devices) | {device.partition(":")[0]})
         for n in names:
             values[n] = np.concatenate([values[n], table.scores[n]])
             failures[n].update({str(chunk * CHUNK + start + row): why for row, why in table.failures.get(n, {}).items()})
-        save_npz(part if len(values[names[0]]) < len(cells) else path, values, failures)
+        save_npz(part if len(values[names[0]]) < len(cells) else path, values, failures, devices)
     part.unlink(missing_ok=True)
     print(f"\r{dataset} {group} chunk {chunk}: done", flush=True)
 
 
-def load_part(part: Path, names: tuple) -> tuple[dict, dict]:
-    """The values and failure reasons of a chunk's saved first cells (none if nothing is saved)."""
+def load_part(part: Path, names: tuple) -> tuple[dict, dict, list]:
+    """The values, failure reasons and devices of a chunk's saved first cells (none if nothing is saved)."""
     if not part.exists():
-        return {n: np.array([]) for n in names}, {n: {} for n in names}
+        return {n: np.array([]) for n in names}, {n: {} for n in names}, []
     saved = np.load(part)
-    return {n: saved[n] for n in names}, json.loads(str(saved["failures"]))
+    return {n: saved[n] for n in names}, json.loads(str(saved["failures"])), chunk_devices(saved)
 
 
-def save_npz(path: Path, values: dict, failures: dict) -> None:
+def chunk_devices(saved) -> list[str]:
+    """The devices that computed a saved chunk (chunks from before devices were recorded: the CPU)."""
+    return str(saved["devices"]).split(",") if "devices" in saved else ["cpu"]
+
+
+def save_npz(path: Path, values: dict, failures: dict, devices: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name.replace(".npz", ".tmp.npz"))
-    np.savez_compressed(temporary, **values, failures=json.dumps(failures))
+    np.savez_compressed(temporary, **values, failures=json.dumps(failures), devices=",".join(devices))
     os.replace(temporary, path)
 
 
@@ -271,7 +293,7 @@ def pack(archs: list) -> None:
     """Write every present chunk into the shipped score table, one column per (dataset, proxy)."""
     codes = np.array([a.code for a in archs])
     representatives = np.array([nb201.SPACE.function_representative(a).code for a in archs])
-    columns, covered_cells = [], {}
+    columns, covered_cells, computed_on = [], {}, {}
     for dataset in DATASETS:
         spec = BatchSpec(dataset, batch_size=BATCH, seed=SEED)
         for group, names in GROUPS.items():
@@ -290,12 +312,14 @@ def pack(archs: list) -> None:
                 reasons = {int(key_of[int(index)]): why for f in failures for index, why in f[name].items()}
                 columns.append(shipped.Column(scoring.setting_key(nb201.SPACE, spec), proxy.key, values, covered,
                                               reasons))
-                verify(columns[-1], archs, rows, key_of, proxy, spec)
+                devices = sorted({d for p in parts for d in chunk_devices(p)})
+                verify(columns[-1], archs, rows, key_of, proxy, spec, devices)
                 covered_cells[f"{dataset}/{name}"] = len(rows)
+                computed_on[f"{dataset}/{name}"] = ",".join(devices)
     meta = {"space": nb201.SPACE.name, "network": scoring.NETWORK, "batch_size": BATCH, "seed": SEED,
             "torch_threads": torch.get_num_threads(),  # some proxies' last digits depend on it
             "images": "each dataset's default file (../shared/data/images); the setting key holds its digest",
-            "cells": covered_cells, "command": "python benchmarks/nb201_table.py",
+            "cells": covered_cells, "computed_on": computed_on, "command": "python benchmarks/nb201_table.py",
             "packed_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     shipped.write(SHIPPED, columns, meta)
     start = time.perf_counter()
@@ -305,14 +329,16 @@ def pack(archs: list) -> None:
 
 
 def verify(column: shipped.Column, archs: list, rows: np.ndarray, key_of: np.ndarray, proxy,
-           spec: BatchSpec) -> None:
-    """Re-score VERIFIED_CELLS seeded cells of the column with a fresh cache; refuse a column that differs."""
+           spec: BatchSpec, devices: list[str]) -> None:
+    """Re-score VERIFIED_CELLS seeded cells of the column here with a fresh cache; refuse a column that
+    differs by more than rounding, or by more than CUDA's rounding where CUDA computed some of it."""
     chosen = np.random.default_rng(SEED).choice(rows, VERIFIED_CELLS, replace=False)
     with tempfile.TemporaryDirectory() as folder:
         fresh = scoring.score([archs[int(i)] for i in chosen], [proxy], spec,
                               cache=ScoreCache(Path(folder))).scores[proxy.name]
     packed = column.values[key_of[chosen]]
-    if not np.allclose(fresh, packed, rtol=shipped.REPRODUCED_TO, atol=0.0, equal_nan=True):
+    tolerance = ACROSS_DEVICES if devices != ["cpu"] else shipped.REPRODUCED_TO
+    if not np.allclose(fresh, packed, rtol=tolerance, atol=0.0, equal_nan=True):
         raise SystemExit(f"{spec.dataset} {proxy.name}: the saved chunks hold {packed.tolist()} but the engine "
                          f"now computes {fresh.tolist()} for cells {chosen.tolist()}; rescore them")
 
@@ -322,22 +348,63 @@ def parse_chunks(text: str) -> list[int]:
     return list(range(int(first), int(last or first) + 1))
 
 
+def score_jobs(jobs: list[tuple[str, str, int]], archs: list, device: str, processes: int,
+               deadline: float) -> None:
+    """Score (dataset, group, chunk) jobs in order, in this process or in `processes` worker processes
+    (one thread each: on a GPU they keep it busy, which one process cannot at batch 64)."""
+    if processes <= 1:
+        for job in jobs:
+            score_chunk(*job, archs, device, deadline)
+        return
+    context = multiprocessing.get_context("spawn")
+    failed = []
+    with futures.ProcessPoolExecutor(processes, mp_context=context, initializer=_load_worker_archs) as pool:
+        submitted = {pool.submit(_score_in_worker, *job, device, deadline): job for job in jobs}
+        for done in futures.as_completed(submitted):
+            if done.exception() is not None:  # the other chunks go on; this one's saved part stays
+                failed.append(f"{' '.join(map(str, submitted[done]))}: {done.exception()!r}")
+                print(f"failed: {failed[-1]}", flush=True)
+    if failed:
+        raise SystemExit(f"{len(failed)} chunks failed; the first: {failed[0]}")
+
+
+_WORKER_ARCHS: list = []
+
+
+def _load_worker_archs() -> None:
+    torch.set_num_threads(1)
+    _WORKER_ARCHS.extend(bench_archs())
+
+
+def _score_in_worker(dataset: str, group: str, chunk: int, device: str, deadline: float) -> None:
+    score_chunk(dataset, group, chunk, _WORKER_ARCHS, device, deadline, quiet=True)
+
+
+def bench_archs() -> list:
+    index = store.open_bench().index
+    return [index.arch_at(i) for i in range(nb201.SPACE.size)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--groups", default=",".join(GROUPS))
     parser.add_argument("--chunks", default=f"0-{CHUNKS - 1}")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (recorded in each chunk)")
+    parser.add_argument("--processes", type=int, default=1, help="worker processes scoring chunks at once")
+    parser.add_argument("--seconds", type=float, default=float("inf"),
+                        help="start no slice of cells after this many seconds (saved parts resume later)")
     parser.add_argument("--report", action="store_true", help="only write the report from the saved chunks")
     parser.add_argument("--pack", action="store_true", help="only pack the saved chunks into the shipped table")
     parser.add_argument("--score-only", action="store_true", help="score the chunks, neither report nor pack")
     args = parser.parse_args()
-    index = store.open_bench().index
-    archs = [index.arch_at(i) for i in range(nb201.SPACE.size)]
+    deadline = time.time() + args.seconds
+    archs = bench_archs()
     if not (args.report or args.pack):
-        for dataset in args.datasets.split(","):
-            for group in args.groups.split(","):
-                for chunk in parse_chunks(args.chunks):
-                    score_chunk(dataset, group, chunk, archs)
+        # Group by group, so that a run cut short leaves whole columns of the first groups.
+        jobs = [(dataset, group, chunk) for group in args.groups.split(",") for dataset in args.datasets.split(",")
+                for chunk in parse_chunks(args.chunks)]
+        score_jobs(jobs, archs, args.device, args.processes, deadline)
     if not (args.pack or args.score_only):
         report(archs)
     if not (args.report or args.score_only):

@@ -126,6 +126,13 @@ def test_chunked_probe_sums_weight_gradients_in_proportion():
         proxies.get("nwot").compute(make_probe(DEAD_EDGES, needs=frozenset({"relu_kernel"}), chunks=2))
 
 
+# Ill-conditioned by definition, so float32 rounding in CUDA's kernel orders moves them more than the others
+# (H200, 2026-11-27, benchmarks/results/cuda_checks.md: median 4.3e-3 and 1.3e-3, ranking kept): zico divides
+# by the spread of two mini-batches' gradients, tiny where they nearly agree; epe_nas takes log(|corr| + 1e-5)
+# of correlations near zero. Every other proxy stayed below 4e-4 there.
+CUDA_MEDIAN_TOLERANCE = {"zico": 1e-2, "epe_nas": 1e-2}
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 def test_every_proxy_on_cuda_agrees_with_the_cpu():
     """Same init (built on the CPU, then moved) and batch, TF32 off (as the engine scores): values agree to
@@ -155,7 +162,8 @@ def test_every_proxy_on_cuda_agrees_with_the_cpu():
         rho = metrics.spearman(cpu[name][finite], gpu[name][finite])
         print(f"{name}: median relative difference {np.median(relative):.2e}, max {relative.max():.2e}, "
               f"spearman {rho:.4f}")
-        if not (np.array_equal(finite, np.isfinite(gpu[name])) and np.median(relative) < 1e-3 and rho > 0.99):
+        tolerance = CUDA_MEDIAN_TOLERANCE.get(name, 1e-3)
+        if not (np.array_equal(finite, np.isfinite(gpu[name])) and np.median(relative) < tolerance and rho > 0.99):
             failed.append(name)
     assert not failed
 
