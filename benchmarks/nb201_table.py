@@ -32,6 +32,7 @@ import os
 import tempfile
 import time
 from concurrent import futures
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,56 +73,68 @@ def chunk_path(dataset: str, group: str, chunk: int) -> Path:
     return TABLE / dataset / group / f"{chunk:02d}.npz"
 
 
+@dataclass
+class Chunk:
+    """What a chunk file holds: each proxy's values, failure reasons by benchmark index, the devices that
+    computed it and the wall-clock seconds their slices took (for chunks saved before these were recorded:
+    the CPU, and NaN seconds)."""
+
+    values: dict[str, np.ndarray]
+    failures: dict[str, dict[str, str]]
+    devices: list[str]
+    seconds: float
+
+    @classmethod
+    def load(cls, path: Path, names: tuple) -> "Chunk":
+        """The saved chunk or part at `path`; an empty one if there is none."""
+        if not path.exists():
+            return cls({n: np.array([]) for n in names}, {n: {} for n in names}, [], 0.0)
+        saved = np.load(path)
+        return cls({n: saved[n] for n in names}, json.loads(str(saved["failures"])),
+                   str(saved["devices"]).split(",") if "devices" in saved else ["cpu"],
+                   float(saved["seconds"]) if "seconds" in saved else float("nan"))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(path.name.replace(".npz", ".tmp.npz"))
+        np.savez_compressed(temporary, **self.values, failures=json.dumps(self.failures),
+                            devices=",".join(self.devices), seconds=self.seconds)
+        os.replace(temporary, path)
+
+
 def score_chunk(dataset: str, group: str, chunk: int, archs: list, device: str = "cpu",
                 deadline: float = float("inf"), quiet: bool = False) -> None:
     """Score one chunk on `device`, saving what is done every SLICE cells to <chunk>.part.npz (commit it: a run
     on another machine goes on from there), and the whole chunk to <chunk>.npz at the end. No slice starts
-    after `deadline` (time.time()). Each file names the devices that computed it."""
+    after `deadline` (time.time())."""
     path = chunk_path(dataset, group, chunk)
     if path.exists():
         return
     cells = archs[chunk * CHUNK:(chunk + 1) * CHUNK]
     names = GROUPS[group]
     part = path.with_suffix(".part.npz")
-    values, failures, devices = load_part(part, names)
+    saved = Chunk.load(part, names)
     spec = BatchSpec(dataset, batch_size=BATCH, seed=SEED)
-    for start in range(len(values[names[0]]), len(cells), SLICE):
+    for start in range(len(saved.values[names[0]]), len(cells), SLICE):
         if time.time() > deadline:
             if start:
                 print(f"{dataset} {group} chunk {chunk}: stopped at the deadline after {start} cells", flush=True)
             return
         progress = None if quiet else lambda d, t: print(f"\r{dataset} {group} chunk {chunk}: cells from {start} "
                                                         f"of {len(cells)}, job {d}/{t}", end="", flush=True)
+        began = time.perf_counter()
         table = scoring.score(cells[start:start + SLICE], [proxies.get(n) for n in names], spec, device=device,
                               cache=ScoreCache(paths.cache_dir() / "scores"),  # computed, never read from a shipped table
                               progress=progress)
-        devices = sorted(set(devices) | {device.partition(":")[0]})
+        saved.seconds += time.perf_counter() - began
+        saved.devices = sorted(set(saved.devices) | {device.partition(":")[0]})
         for n in names:
-            values[n] = np.concatenate([values[n], table.scores[n]])
-            failures[n].update({str(chunk * CHUNK + start + row): why for row, why in table.failures.get(n, {}).items()})
-        save_npz(part if len(values[names[0]]) < len(cells) else path, values, failures, devices)
+            saved.values[n] = np.concatenate([saved.values[n], table.scores[n]])
+            saved.failures[n].update({str(chunk * CHUNK + start + row): why
+                                      for row, why in table.failures.get(n, {}).items()})
+        saved.save(part if len(saved.values[names[0]]) < len(cells) else path)
     part.unlink(missing_ok=True)
     print(f"\r{dataset} {group} chunk {chunk}: done", flush=True)
-
-
-def load_part(part: Path, names: tuple) -> tuple[dict, dict, list]:
-    """The values, failure reasons and devices of a chunk's saved first cells (none if nothing is saved)."""
-    if not part.exists():
-        return {n: np.array([]) for n in names}, {n: {} for n in names}, []
-    saved = np.load(part)
-    return {n: saved[n] for n in names}, json.loads(str(saved["failures"])), chunk_devices(saved)
-
-
-def chunk_devices(saved) -> list[str]:
-    """The devices that computed a saved chunk (chunks from before devices were recorded: the CPU)."""
-    return str(saved["devices"]).split(",") if "devices" in saved else ["cpu"]
-
-
-def save_npz(path: Path, values: dict, failures: dict, devices: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name.replace(".npz", ".tmp.npz"))
-    np.savez_compressed(temporary, **values, failures=json.dumps(failures), devices=",".join(devices))
-    os.replace(temporary, path)
 
 
 def chunk_rows(chunks: list[int]) -> np.ndarray:
@@ -129,11 +142,11 @@ def chunk_rows(chunks: list[int]) -> np.ndarray:
     return np.concatenate([np.arange(c * CHUNK, min((c + 1) * CHUNK, nb201.SPACE.size)) for c in chunks])
 
 
-def saved_chunks(dataset: str, group: str) -> tuple[np.ndarray, list]:
-    """(benchmark indices of the cells the group's saved chunks hold, those chunks' npz contents)."""
+def saved_chunks(dataset: str, group: str) -> tuple[np.ndarray, list[Chunk]]:
+    """(benchmark indices of the cells the group's saved chunks hold, those chunks)."""
     chunks = [c for c in range(CHUNKS) if chunk_path(dataset, group, c).exists()]
-    return (chunk_rows(chunks) if chunks else np.array([], dtype=int)), [np.load(chunk_path(dataset, group, c))
-                                                                          for c in chunks]
+    return (chunk_rows(chunks) if chunks else np.array([], dtype=int)), [
+        Chunk.load(chunk_path(dataset, group, c), GROUPS[group]) for c in chunks]
 
 
 def load_columns(dataset: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -142,7 +155,7 @@ def load_columns(dataset: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     for group, names in GROUPS.items():
         rows, parts = saved_chunks(dataset, group)
         if parts:
-            columns.update({n: (rows, np.concatenate([p[n] for p in parts])) for n in names})
+            columns.update({n: (rows, np.concatenate([p.values[n] for p in parts])) for n in names})
     return columns
 
 
@@ -194,6 +207,7 @@ def report(archs: list) -> dict:
             entry["zs_near_optimum"] = near_optimum(values, bench.column(dataset, "val_acc")[rows])
         result["datasets"][dataset] = entry
     result["zs_selection"] = zs_selection(bench, live_cells, saved)
+    result["compute"] = compute_record()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "nb201_table.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     write_markdown(result)
@@ -223,6 +237,21 @@ def zs_selection(bench, live_cells: np.ndarray, saved: dict[str, dict]) -> dict:
     return {"tuning_cells": int(tuning.sum()), "tuning": f"numpy default_rng({ensembles.TUNING_SEED})"
             f".permutation(15625)[:{ensembles.TUNING_SIZE}], CIFAR-10 val_acc", "candidates": candidates,
             "members": members, "complete_since": sorted(complete - set(candidates)), "held_out_test_acc": held}
+
+
+def compute_record() -> dict:
+    """Per dataset and group: its saved chunks, the devices that computed them and the wall-clock hours of
+    the chunks whose seconds were recorded (one process each; chunks scored before that have none)."""
+    record = {}
+    for dataset in DATASETS:
+        for group in GROUPS:
+            parts = saved_chunks(dataset, group)[1]
+            timed = [p.seconds for p in parts if np.isfinite(p.seconds)]
+            if parts:
+                record.setdefault(dataset, {})[group] = {
+                    "chunks": len(parts), "timed_chunks": len(timed), "hours": sum(timed) / 3600,
+                    "devices": sorted({d for p in parts for d in p.devices})}
+    return record
 
 
 def near_optimum(prior: np.ndarray, val: np.ndarray, within: float = NEAR) -> dict:
@@ -270,6 +299,16 @@ def write_markdown(result: dict) -> None:
                 f"{interval_text(by[d][label]['all'])}, {by[d][label]['all']['tau']:.3f} / "
                 f"{by[d][label]['live']['rho']:.3f}, {by[d][label]['live']['tau']:.3f}" for d in DATASETS) + " |")
         lines.append("")
+    lines += ["Compute: per proxy group, the hours its timed chunks took (wall clock, one single-threaded process "
+              "each, beside other work) and the devices; chunks saved before timing was recorded are untimed.", "",
+              "| group | " + " | ".join(DATASETS) + " |",
+              "|---|" + "---|" * len(DATASETS)]
+    for group in GROUPS:
+        cells = [result["compute"].get(d, {}).get(group) for d in DATASETS]
+        if any(cells):
+            lines.append(f"| {group} | " + " | ".join(
+                compute_text(c) if c else "—" for c in cells) + " |")
+    lines.append("")
     near = {d: e["zs_near_optimum"] for d, e in result["datasets"].items() if "zs_near_optimum" in e}
     if near:
         lines += [f"The cells within {NEAR} of the validation optimum (`val_acc`) and their places in the whole-space "
@@ -282,6 +321,13 @@ def write_markdown(result: dict) -> None:
                          + " | ".join(f"{n['top_k_regret'][k]:.2f}" for k in TOP_K) + " |")
         lines.append("")
     (RESULTS / "nb201_table.md").write_text("\n".join(lines))
+
+
+def compute_text(c: dict) -> str:
+    devices = ", ".join(c["devices"])
+    if not c["timed_chunks"]:
+        return f"{c['chunks']} chunks, untimed ({devices})"
+    return f"{c['hours']:.2f} h for {c['timed_chunks']} of {c['chunks']} chunks ({devices})"
 
 
 def interval_text(m: dict) -> str:
@@ -300,19 +346,18 @@ def pack(archs: list) -> None:
             rows, parts = saved_chunks(dataset, group)
             if not parts:
                 continue
-            failures = [json.loads(str(p["failures"])) for p in parts]
             for name in names:
                 proxy = proxies.get(name)
                 # The engine looks a function-only proxy up under the cell's class representative.
                 key_of = representatives if proxy.function_only else codes  # by benchmark index
                 values = np.full(nb201.SPACE.size, np.nan)
-                values[key_of[rows]] = np.concatenate([p[name] for p in parts])
+                values[key_of[rows]] = np.concatenate([p.values[name] for p in parts])
                 covered = np.zeros(nb201.SPACE.size, dtype=bool)
                 covered[key_of[rows]] = True
-                reasons = {int(key_of[int(index)]): why for f in failures for index, why in f[name].items()}
+                reasons = {int(key_of[int(index)]): why for p in parts for index, why in p.failures[name].items()}
                 columns.append(shipped.Column(scoring.setting_key(nb201.SPACE, spec), proxy.key, values, covered,
                                               reasons))
-                devices = sorted({d for p in parts for d in chunk_devices(p)})
+                devices = sorted({d for p in parts for d in p.devices})
                 verify(columns[-1], archs, rows, key_of, proxy, spec, devices)
                 covered_cells[f"{dataset}/{name}"] = len(rows)
                 computed_on[f"{dataset}/{name}"] = ",".join(devices)
