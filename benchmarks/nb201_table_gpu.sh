@@ -9,6 +9,8 @@
 # machine resumes) and the whole folder is archived to ARCHIVE in the same command: bring that back, unpack
 # it and commit it, then run --report and --pack on the CPU. A slice still running LIMIT + 60 s in is killed.
 # Measured on an H200 with zico: 12 workers kept the GPU 99% busy and scored about 24,000 cells in 465 s.
+# Data: PROXYNAS_DATA must hold images/ with each dataset's default file, and cache/nb201.h5 the built store
+# (a machine without ../shared gets copies of both; nothing of ../shared is committed).
 # Usage: LIMIT=480 PROCESSES=12 LOG=/tmp ARCHIVE=/tmp/nb201_table.tgz benchmarks/nb201_table_gpu.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
