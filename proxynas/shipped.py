@@ -26,9 +26,11 @@ from proxynas.atomic import atomic_h5
 log = logging.getLogger(__name__)
 TABLES = Path(__file__).resolve().parent / "tables"
 # How closely a re-scored cell must match its shipped value (relative). Float rounding differs with the thread
-# count, and gradsign, which counts the signs of per-sample gradients, flips near-zero ones: its values move by
-# up to about 2e-4 between one and two threads (measured on NB201 cells). A changed definition moves far more.
-REPRODUCED_TO = 1e-3
+# count, and the table's chunks were scored at one or two threads: gradsign, which counts the signs of
+# per-sample gradients, moves by up to about 2e-4 between them, and az_trainability (the top singular value of
+# a gradient map) by 1.2e-3 on CIFAR-100 cell 10893 (-0.50038 at 1 thread, -0.50097 at 2, -0.50051 at 4).
+# A changed definition moves far more.
+REPRODUCED_TO = 2e-3
 
 
 @dataclass(frozen=True)
