@@ -149,14 +149,21 @@ def saved_chunks(dataset: str, group: str) -> tuple[np.ndarray, list[Chunk]]:
         Chunk.load(chunk_path(dataset, group, c), GROUPS[group]) for c in chunks]
 
 
-def load_columns(dataset: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Each saved proxy's (benchmark indices of the cells its chunks hold, its values there)."""
-    columns = {}
-    for group, names in GROUPS.items():
-        rows, parts = saved_chunks(dataset, group)
-        if parts:
-            columns.update({n: (rows, np.concatenate([p.values[n] for p in parts])) for n in names})
-    return columns
+def saved_groups(dataset: str) -> dict[str, tuple[np.ndarray, list[Chunk]]]:
+    """Each group with saved chunks on `dataset`: `saved_chunks`' (cell indices, chunks)."""
+    return {group: saved for group in GROUPS if (saved := saved_chunks(dataset, group))[1]}
+
+
+def devices_of(parts: list[Chunk]) -> list[str]:
+    """The devices that computed any of `parts`."""
+    return sorted({d for p in parts for d in p.devices})
+
+
+def load_columns(groups: dict[str, tuple[np.ndarray, list[Chunk]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each saved proxy's (benchmark indices of the cells its chunks hold, its values there), from
+    `saved_groups`."""
+    return {n: (rows, np.concatenate([p.values[n] for p in parts]))
+            for group, (rows, parts) in groups.items() for n in GROUPS[group]}
 
 
 def with_ensembles(columns: dict) -> dict:
@@ -188,7 +195,8 @@ def report(archs: list) -> dict:
     bench = store.open_bench()
     live_cells = live_op_cells(archs)
     result = {"batch_size": BATCH, "seed": SEED, "chunk": CHUNK, "live_cells": int(live_cells.sum()), "datasets": {}}
-    saved = {dataset: load_columns(dataset) for dataset in DATASETS}
+    chunks = {dataset: saved_groups(dataset) for dataset in DATASETS}
+    saved = {dataset: load_columns(chunks[dataset]) for dataset in DATASETS}
     for dataset in DATASETS:
         columns = with_ensembles(saved[dataset])
         if not columns:
@@ -207,7 +215,7 @@ def report(archs: list) -> dict:
             entry["zs_near_optimum"] = near_optimum(values, bench.column(dataset, "val_acc")[rows])
         result["datasets"][dataset] = entry
     result["zs_selection"] = zs_selection(bench, live_cells, saved)
-    result["compute"] = compute_record()
+    result["compute"] = compute_record(chunks)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "nb201_table.json").write_text(json.dumps(result, indent=2, allow_nan=True) + "\n")
     write_markdown(result)
@@ -239,18 +247,16 @@ def zs_selection(bench, live_cells: np.ndarray, saved: dict[str, dict]) -> dict:
             "members": members, "complete_since": sorted(complete - set(candidates)), "held_out_test_acc": held}
 
 
-def compute_record() -> dict:
-    """Per dataset and group: its saved chunks, the devices that computed them and the wall-clock hours of
-    the chunks whose seconds were recorded (one process each; chunks scored before that have none)."""
+def compute_record(chunks: dict[str, dict]) -> dict:
+    """Per dataset and group (`chunks`: each dataset's `saved_groups`): its saved chunks, the devices that
+    computed them and the wall-clock hours of the chunks whose seconds were recorded (one process each;
+    chunks scored before that have none)."""
     record = {}
-    for dataset in DATASETS:
-        for group in GROUPS:
-            parts = saved_chunks(dataset, group)[1]
+    for dataset, groups in chunks.items():
+        for group, (_, parts) in groups.items():
             timed = [p.seconds for p in parts if np.isfinite(p.seconds)]
-            if parts:
-                record.setdefault(dataset, {})[group] = {
-                    "chunks": len(parts), "timed_chunks": len(timed), "hours": sum(timed) / 3600,
-                    "devices": sorted({d for p in parts for d in p.devices})}
+            record.setdefault(dataset, {})[group] = {"chunks": len(parts), "timed_chunks": len(timed),
+                                                     "hours": sum(timed) / 3600, "devices": devices_of(parts)}
     return record
 
 
@@ -342,11 +348,9 @@ def pack(archs: list) -> None:
     columns, covered_cells, computed_on = [], {}, {}
     for dataset in DATASETS:
         spec = BatchSpec(dataset, batch_size=BATCH, seed=SEED)
-        for group, names in GROUPS.items():
-            rows, parts = saved_chunks(dataset, group)
-            if not parts:
-                continue
-            for name in names:
+        for group, (rows, parts) in saved_groups(dataset).items():
+            devices = devices_of(parts)
+            for name in GROUPS[group]:
                 proxy = proxies.get(name)
                 # The engine looks a function-only proxy up under the cell's class representative.
                 key_of = representatives if proxy.function_only else codes  # by benchmark index
@@ -357,7 +361,6 @@ def pack(archs: list) -> None:
                 reasons = {int(key_of[int(index)]): why for p in parts for index, why in p.failures[name].items()}
                 columns.append(shipped.Column(scoring.setting_key(nb201.SPACE, spec), proxy.key, values, covered,
                                               reasons))
-                devices = sorted({d for p in parts for d in p.devices})
                 verify(columns[-1], archs, rows, key_of, proxy, spec, devices)
                 covered_cells[f"{dataset}/{name}"] = len(rows)
                 computed_on[f"{dataset}/{name}"] = ",".join(devices)
