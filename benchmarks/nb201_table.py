@@ -365,7 +365,7 @@ def pack(archs: list) -> None:
                 covered_cells[f"{dataset}/{name}"] = len(rows)
                 computed_on[f"{dataset}/{name}"] = ",".join(devices)
     meta = {"space": nb201.SPACE.name, "network": scoring.NETWORK, "batch_size": BATCH, "seed": SEED,
-            "torch_threads": torch.get_num_threads(),  # some proxies' last digits depend on it
+            "threads": "chunks scored at 1 or 2 torch threads (shipped.REPRODUCED_TO covers the difference)",
             "images": "each dataset's default file (../shared/data/images); the setting key holds its digest",
             "cells": covered_cells, "computed_on": computed_on, "command": "python benchmarks/nb201_table.py",
             "packed_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
