@@ -40,7 +40,6 @@ DATASETS = ("cifar10", "cifar100", "imagenet16")
 CHECKPOINTS = (10, 25, 50, 100)
 # CIFAR-10 mean best validation accuracy after 100 queries (validation optimum 91.57).
 ANCHORS_CIFAR10 = {"ls": 91.30, "rea": 91.17, "random": 90.71, "bananas+proxies (Suite-Zero)": 91.23}
-NEAR = {"nb201": 0.3}  # issue 13's goal: validation regret <= 0.3 within 10 trainings (in accuracy points)
 
 
 def proxy_options(bench, dataset: str, prior: str | None) -> dict:
@@ -143,10 +142,8 @@ def main() -> None:
     for dataset in datasets:
         optimum = bench.best(dataset, get_task(dataset).search_metric.name)[1]
         entry = result.setdefault("datasets", {}).setdefault(dataset, {"val_optimum": optimum, "strategies": {}})
-        metric = bench.column(dataset, get_task(dataset).search_metric.name)
-        entry["optimum_function"] = optimum_function(metric, functions)
-        if args.space in NEAR:
-            entry["near_optimum"] = near_optimum(metric, functions, NEAR[args.space])
+        entry["optimum_function"] = optimum_function(bench.column(dataset, get_task(dataset).search_metric.name),
+                                                     functions)
         out.write_text(json.dumps(result, indent=2) + "\n")
         for strategy in filter(None, args.strategies.split(",")):
             entry["strategies"][strategy] = summarise(runs(bench, dataset, strategy, args.seeds, args.budget),
@@ -175,12 +172,6 @@ def optimum_function(metric: np.ndarray, functions: list[list[int]]) -> dict:
             "median_range_within_functions": float(np.median([np.ptp(metric[rows]) for rows in shared]))}
 
 
-def near_optimum(metric: np.ndarray, functions: list[list[int]], regret: float) -> dict:
-    """How many cells, and network functions, a search must hit to end within `regret` of the optimum."""
-    near = set(np.flatnonzero(metric >= np.nanmax(metric) - regret).tolist())
-    return {"regret": regret, "cells": len(near), "functions": sum(1 for rows in functions if near & set(rows))}
-
-
 def markdown(result: dict) -> str:
     lines = [f"Space {result.get('space', 'nb201')}: {result['seeds']} seeds per strategy, budget {result['budget']} "
              "full trainings (queries of the task's validation metric). Regret = validation optimum − best found: "
@@ -193,8 +184,7 @@ def markdown(result: dict) -> str:
             o = entry["optimum_function"]
             lines += [f"The optimum's network function is computed by {o['optimum_function_cells']} cell(s) (their "
                       f"median {f.format(o['optimum_function_median'])}); among the {o['functions']} functions, the "
-                      f"cells of one function span {f.format(o['median_range_within_functions'])} (median)."
-                      + near_sentence(entry.get("near_optimum")), ""]
+                      f"cells of one function span {f.format(o['median_range_within_functions'])} (median).", ""]
         lines += ["| strategy | " + " | ".join(f"regret @{k} | test @{k}" for k in CHECKPOINTS) +
                   " | mean val @100 | found optimum by 50 / 100 | median trainings to optimum | s per run |",
                   "|---|" + "---|---|" * len(CHECKPOINTS) + "---|---|---|---|"]
@@ -216,13 +206,6 @@ def markdown(result: dict) -> str:
         anchors = ", ".join(f"{k} {v}" for k, v in result["anchors_cifar10_mean_val_at_100"].items())
         lines.append(f"Published CIFAR-10 anchors (mean best validation accuracy after 100 queries): {anchors}.")
     return "\n".join(lines) + "\n"
-
-
-def near_sentence(near: dict | None) -> str:
-    if not near:
-        return ""
-    return (f" Within {near['regret']} of the optimum lie {near['cells']} cell(s) of "
-            f"{near['functions']} function(s): a run ends within that regret only by training one of them.")
 
 
 def plot(result: dict, path: Path) -> None:
