@@ -1,14 +1,16 @@
 """Seconds per NB201 cell for each proxy, for synflow+grad_norm+jacob_cov together, for all of them, and for
 each zero-shot ensemble (its members scored together).
 
-Usage: python benchmarks/proxy_speed.py [--sample 30] [--seed 0] [--device cpu]   (per-cell table)
+Usage: python benchmarks/proxy_speed.py [--sample 30] [--seed 0] [--device cpu] [--dataset cifar10]   (per-cell table)
        python benchmarks/proxy_speed.py --full   (then: all 15,625 cells with the three, end to end)
 Each measurement scores the same seeded sample into a fresh, empty score cache through the public
 engine (`scoring.score`), so nothing is reused between measurements; each network's time is
 taken between successive progress callbacks (the first one's also covers loading the batch).
 `--full` scores all 15,625 cells with the three proxies from an empty cache and records the
 wall-clock time; each mode keeps the other's last result in the JSON.
-Writes benchmarks/results/proxy_speed{,_<device>}.{json,md}.
+Writes benchmarks/results/proxy_speed{,_<device>}{,_<dataset>}.{json,md} (no suffix for the CPU and CIFAR-10).
+The dataset matters: vkdnw takes one backward pass per class (10, 100 or 120), and ImageNet16-120's
+networks see 16-pixel images. The reference figures are CIFAR-10's, so only that table compares.
 """
 
 from __future__ import annotations
@@ -68,11 +70,15 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dataset", default="cifar10", choices=("cifar10", "cifar100", "imagenet16"))
     parser.add_argument("--full", action="store_true", help="Score the whole space with the three, end to end.")
     args = parser.parse_args()
-    spec = BatchSpec("cifar10", batch_size=64, seed=args.seed)
-    out = RESULTS / f"proxy_speed{'' if args.device == 'cpu' else '_' + args.device}"
+    spec = BatchSpec(args.dataset, batch_size=64, seed=args.seed)
+    suffixes = [s for s in (args.device, args.dataset) if s not in ("cpu", "cifar10")]
+    out = RESULTS / "_".join(["proxy_speed", *suffixes])
     result = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else {}
+    if args.full and args.dataset != "cifar10":
+        raise SystemExit("--full is measured on CIFAR-10 only (the reference's setting)")
     if args.full:  # the long end-to-end run alone; the per-cell table is kept from the last run
         result["full_space_three"] = full_space(spec, args.device)
     else:
@@ -88,20 +94,22 @@ def per_cell(args, spec: BatchSpec) -> dict:
             | {f"ensemble {name}": ",".join(members) for name, members in ensembles.ENSEMBLES.items()})
     rows = {}
     for label, proxy_list in runs.items():
-        rows[label] = timed_run(archs, proxy_list, spec, args.device) | {"reference_median_s": REFERENCE_CPU.get(label)}
+        reference = REFERENCE_CPU.get(label) if args.dataset == "cifar10" else None
+        rows[label] = timed_run(archs, proxy_list, spec, args.device) | {"reference_median_s": reference}
         print(f"{label}: median {rows[label]['median_s']:.3f} s per network")
     three = rows[THREE]["median_s"]
     classes = int(nb201.class_ids(nb201.all_archs(), "function").max()) + 1
     return {"device": args.device, "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
             "machine": platform.processor() or platform.machine(), "sample": args.sample, "seed": args.seed,
-            "batch_size": 64, "dataset": "cifar10", "per_cell": rows,
+            "batch_size": 64, "dataset": args.dataset, "per_cell": rows,
             "projection_three_s": {"all_cells": three * nb201.NUM_ARCHS, "function_classes": three * classes}}
 
 
 def markdown(result: dict) -> str:
-    lines = [f"Seconds per NB201 cell, {result['sample']} cells (seed {result['seed']}), CIFAR-10 batch "
+    lines = [f"Seconds per NB201 cell, {result['sample']} cells (seed {result['seed']}), {result['dataset']} batch "
              f"{result['batch_size']}, device {result['device']}, {result['cpu_threads']} CPU threads, "
-             f"torch {result['torch']}. Reference: SamsungLabs zero-cost-nas on the same kind of CPU.", "",
+             f"torch {result['torch']}." + (" Reference: SamsungLabs zero-cost-nas on the same kind of CPU."
+                                            if result["dataset"] == "cifar10" else " No reference on this dataset."), "",
              "| proxies | ours: median s per network | ours: s per cell (total / cells) | reference median s | "
              "speed-up (median) |", "|---|---|---|---|---|"]
     for label, row in result["per_cell"].items():
