@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from proxynas import ensembles, proxies, scoring
+from proxynas.bench.nb201_source import DATASETS
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
 from proxynas.spaces import nb201
@@ -70,7 +71,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dataset", default="cifar10", choices=("cifar10", "cifar100", "imagenet16"))
+    parser.add_argument("--dataset", default="cifar10", choices=DATASETS)
     parser.add_argument("--full", action="store_true", help="Score the whole space with the three, end to end.")
     args = parser.parse_args()
     spec = BatchSpec(args.dataset, batch_size=64, seed=args.seed)

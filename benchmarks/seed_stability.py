@@ -38,7 +38,7 @@ def measure(space: str, task: str, names: list[str], cells: int) -> dict:
     file, kind, batch, metric = SETTINGS[space]
     bench = open_benchmark(space)
     theirs = suite_zero.read_suite_zero(data_dir() / file, bench.index)[task]
-    rows = np.flatnonzero(np.all([~np.isnan(theirs[suite_zero_name(n)]["score"]) for n in names], axis=0))[:cells]
+    rows = np.flatnonzero(np.all([~np.isnan(theirs[suite_zero.their_name(n)]["score"]) for n in names], axis=0))[:cells]
     archs = [bench.index.arch_at(int(i)) for i in rows]
     ours = {seed: scoring.score(archs, [proxies.get(n) for n in names], BatchSpec(task, kind, batch, seed),
                                 progress=lambda d, t: print(f"\rseed {seed}: {d}/{t}", end="", flush=True)).scores
@@ -47,7 +47,7 @@ def measure(space: str, task: str, names: list[str], cells: int) -> dict:
     truth = bench.column(task, metric)[rows]
     result = {"cells": len(rows), "metric": metric, "batch": {"kind": kind or "images", "size": batch}, "proxies": {}}
     for name in names:
-        first, second, other = ours[0][name], ours[1][name], theirs[suite_zero_name(name)]["score"][rows]
+        first, second, other = ours[0][name], ours[1][name], theirs[suite_zero.their_name(name)]["score"][rows]
         result["proxies"][name] = {
             "ours_seed0_vs_ours_seed1": metrics.spearman(first, second),
             "ours_seed0_vs_suite_zero": metrics.spearman(first, other),
@@ -55,10 +55,6 @@ def measure(space: str, task: str, names: list[str], cells: int) -> dict:
             "rho_suite_zero": metrics.spearman(other, truth),
             "nan": {"seed0": int(np.isnan(first).sum()), "seed1": int(np.isnan(second).sum())}}
     return result
-
-
-def suite_zero_name(ours: str) -> str:
-    return {v: k for k, v in suite_zero.OUR_NAMES.items()}.get(ours, ours)
 
 
 def markdown(saved: dict) -> str:

@@ -30,6 +30,7 @@ import numpy as np
 from proxynas import ensembles, metrics, proxies, scoring
 from proxynas.atomic import write_text_atomic
 from proxynas.bench import open_benchmark
+from proxynas.bench.suite_zero import their_name
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
 from proxynas.paths import data_dir
@@ -44,7 +45,6 @@ GROUPS = {"counts": ("params", "flops"), "l2_norm": ("l2_norm",), "synflow": ("s
           "jacob_cov": ("jacob_cov", "epe_nas"), "grad_norm": ("grad_norm", "snip", "plain"), "zen": ("zen",),
           "fisher": ("fisher",), "grasp": ("grasp",), "meco": ("meco", "meco_opt"),
           "az_nas": ("az_expressivity", "az_progressivity", "az_trainability")}
-THEIR_NAMES = {"jacob_cov": "jacov"}  # ours -> Suite-Zero's, where they differ
 VOTE = ("jacob_cov", "nwot", "flops")
 VOTE_NAME = f"vote({','.join(VOTE)})"
 # NAS-Bench-Suite-Zero (Krishnakumar et al., NeurIPS 2022 datasets track), 711 cells per task: jacov's ρ
@@ -183,7 +183,7 @@ def report(archs: list, theirs: dict) -> dict:
         their_val = np.array([theirs[task][k]["val_accuracy"] for k in theirs[task]], dtype=float)
         theirs_cols = {}
         for name, values in scores.items():
-            key = THEIR_NAMES.get(name, name)
+            key = their_name(name)
             theirs_cols[name] = np.array([theirs[task][k][key]["score"] if key in theirs[task][k] else np.nan
                                           for k in theirs[task]])
             sign = 1.0 if proxies.get(name).higher_is_better else -1.0

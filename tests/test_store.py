@@ -210,3 +210,9 @@ def test_random_bytes_in_a_column_are_caught_when_it_is_read(bench, tmp_path):
     assert damaged.column("cifar10", "test_acc")[6111] == pytest.approx(94.3733, abs=1e-4)  # other columns are fine
     with pytest.raises(ProxynasError, match="imagenet16/test_acc fails its checksum"):
         damaged.column("imagenet16", "test_acc")
+
+
+def test_their_name_inverts_our_names():
+    assert suite_zero.their_name("jacob_cov") == "jacov"
+    assert suite_zero.their_name("grasp") == "grasp"
+    assert all(suite_zero.OUR_NAMES[suite_zero.their_name(ours)] == ours for ours in suite_zero.OUR_NAMES.values())

@@ -27,6 +27,11 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 OUR_NAMES = {"jacov": "jacob_cov"}  # Suite-Zero's proxy names that differ from ours
 
 
+def their_name(ours: str) -> str:
+    """Suite-Zero's name for one of our proxies (the inverse of OUR_NAMES)."""
+    return next((theirs for theirs, name in OUR_NAMES.items() if name == ours), ours)
+
+
 def _formats() -> dict:
     """Per space: (the file's wrapper key, how it writes a cell, the tasks it may hold)."""
     from proxynas.bench.nb201_store import DATASETS
