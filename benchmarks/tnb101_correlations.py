@@ -277,9 +277,9 @@ def write_markdown(result: dict) -> None:
     timed = sorted({result["tasks"][t]["timed_cells"] for t in tasks} - {None})
     lines += ["", f"Seconds per network on this 2-core CPU: each group scored alone on the first "
               f"{', '.join(map(str, timed))} cells "
-              "from an empty cache (`--retime N`). A blank cell: not timed yet.", "",
+              "from an empty cache (`--retime N`). A blank cell: not timed yet. A combination costs its members.", "",
               "| proxy | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
-    for name in names:
+    for name in [n for n in names if n in proxies.names()]:
         row = [result["tasks"][t]["seconds_per_cell"].get(name) for t in tasks]
         lines.append(f"| {name} | " + " | ".join("" if s is None else f"{s:.2f}" for s in row) + " |")
     write_text_atomic(RESULTS / "tnb101_correlations.md", "\n".join(lines) + "\n")
