@@ -6,8 +6,9 @@ Cells: the 711 cells of NAS-Bench-Suite-Zero's TransNAS file plus 289 more drawn
 other 3,385 (1,000 cells; the same for every task). params and flops also over all 4,096 cells (free).
 Input: Gaussian noise at the task's resolution (no Taskonomy images are available), targets drawn in
 the task's label space, batch 16, seed 0, zero-cost network convention. One proxy group of one task
-at a time: its column is written to `results/tnb101_scores/<task>.json` as soon as it is done, so the
-run resumes where it stopped, on any machine that has the committed files. Several processes may share
+at a time: its column is written to `results/tnb101_scores/<task>.json` as soon as it is done, and the
+cells scored so far every SLICE cells (its `partial` entry), so the run resumes where it stopped, on any
+machine that has the committed files. Several processes may share
 the work (each its own groups or tasks): a column is merged into its task's file under a lock. `--report`
 (also run after each group) writes `results/tnb101_correlations.{json,md}` from whatever columns exist.
 
@@ -40,6 +41,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 SCORES = RESULTS / "tnb101_scores"
 SUBSET = "tnb101/zc_transbench101_micro_subset.json"
 SAMPLE, SEED, BATCH = 1000, 0, 16
+SLICE = 100  # cells scored between saves of a group's partial columns
 # Scored together where they share a pass; cheapest first.
 GROUPS = {"counts": ("params", "flops"), "l2_norm": ("l2_norm",), "synflow": ("synflow",), "nwot": ("nwot",),
           "jacob_cov": ("jacob_cov", "epe_nas"), "grad_norm": ("grad_norm", "snip", "plain"), "zen": ("zen",),
@@ -96,25 +98,50 @@ def update(task: str, change: Callable[[dict], None]) -> None:
 
 
 def run_group(task: str, group: str, archs: list) -> None:
+    """Score one group on `archs` SLICE cells at a time, saving each slice into the task's `partial` entry, and
+    the whole column once every cell is scored (an encoder-only group reuses another task's, checked)."""
     names = GROUPS[group]
     if all(n in load(task)["scores"] for n in names):
         return
     spec = BatchSpec(task, "noise", BATCH, SEED)
-    start = time.perf_counter()
-    table = reused(task, names, archs, spec) or scoring.score(
-        archs, [proxies.get(n) for n in names], spec,
-        progress=lambda d, t: print(f"\r{task} {group}: {d}/{t}", end="", flush=True))
-    seconds = time.perf_counter() - start
+    if scored_so_far(load(task), group) == 0 and (whole := reused(task, names, archs, spec)) is not None:
+        save_slice(task, group, archs, whole)
+    while (start := scored_so_far(load(task), group)) < len(archs):
+        cells = archs[start:start + SLICE]
+        table = scoring.score(cells, [proxies.get(n) for n in names], spec, progress=lambda d, t: print(
+            f"\r{task} {group}: cells {start}-{start + len(cells) - 1} of {len(archs)}, {d}/{t}", end="", flush=True))
+        save_slice(task, group, cells, table)
 
     def add_columns(record: dict) -> None:
+        done = record["partial"].pop(group)
+        if not record["partial"]:
+            del record["partial"]
         record["cells"] = [str(a) for a in archs]
         record["setting"] = {"input": "noise", "batch_size": BATCH, "seed": SEED, "convention": "zero-cost"}
-        for name in names:
-            record["scores"][name] = [None if not np.isfinite(v) else float(v) for v in table.scores[name]]
-            record["failures"][name] = {str(archs[row]): reason for row, reason in table.failures.get(name, {}).items()}
+        record["scores"].update(done["scores"])
+        record["failures"].update(done["failures"])
 
     update(task, add_columns)
-    print(f"\r{task} {group}: done, {table.computed_cells} networks in {seconds:.0f} s", flush=True)
+    print(f"\r{task} {group}: done", flush=True)
+
+
+def scored_so_far(record: dict, group: str) -> int:
+    """How many of the sample's first cells the group's partial columns hold."""
+    partial = record.get("partial", {}).get(group)
+    return len(next(iter(partial["scores"].values()))) if partial else 0
+
+
+def save_slice(task: str, group: str, cells: list, table) -> None:
+    """Append a slice's values (None for NaN) and failures to the group's partial columns."""
+    def append(record: dict) -> None:
+        partial = record.setdefault("partial", {}).setdefault(
+            group, {"scores": {n: [] for n in GROUPS[group]}, "failures": {n: {} for n in GROUPS[group]}})
+        for name in GROUPS[group]:
+            partial["scores"][name] += [None if not np.isfinite(v) else float(v) for v in table.scores[name]]
+            partial["failures"][name].update(
+                {str(cells[row]): reason for row, reason in table.failures.get(name, {}).items()})
+
+    update(task, append)
 
 
 def retime(task: str, group: str, archs: list) -> None:
