@@ -57,8 +57,7 @@ class Surrogate:
     def fit(self, x: FeatureMatrix, y) -> "Surrogate":
         if self.ensemble < 1:
             raise ProxynasError("the ensemble needs at least one member")
-        if not (math.isfinite(self.prior_shrink) and self.prior_shrink >= 0):
-            raise ProxynasError(f"prior_shrink must be a finite number >= 0, not {self.prior_shrink!r}")
+        check_prior_shrink(self.prior_shrink)
         self._check(x)
         y = np.asarray(y, dtype=np.float64)
         if len(y) != len(x) or len(y) < 2:
@@ -158,6 +157,12 @@ class Surrogate:
         except xgb.core.XGBoostError as exc:
             raise ProxynasError(f"cannot read the XGBoost members of {path}: {str(exc).splitlines()[0]}") from exc
         return model
+
+
+def check_prior_shrink(value) -> None:
+    """A clear error unless `value` is a finite number >= 0 (the prior's weight against the trees)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+        raise ProxynasError(f"prior_shrink must be a finite number >= 0, not {value!r}")
 
 
 # The model file's numbers and what each must be (the XGBoost members are checked by XGBoost itself).

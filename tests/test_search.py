@@ -129,6 +129,9 @@ def test_guided_search_with_a_prior_starts_from_the_ensemble_over_the_whole_spac
     assert result.trainings == 8 and guided.prior is not None
     with pytest.raises(ProxynasError, match="unknown ensemble 'nope'"):
         get_strategy("guided", "nb201", 0, score=synthetic_scores, prior="nope")
+    for bad in (-1.0, float("nan"), "30"):  # refused before any training, not at the first fit
+        with pytest.raises(ProxynasError, match="prior_shrink must be a finite number >= 0"):
+            get_strategy("guided", "nb201", 0, score=synthetic_scores, prior="zs", prior_shrink=bad)
 
 
 def test_a_named_ensemble_becomes_the_prior_and_the_whole_space_the_pool_when_its_scores_are_there(monkeypatch):

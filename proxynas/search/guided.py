@@ -53,6 +53,9 @@ class GuidedSearch(Strategy):
             raise ProxynasError("the guided search needs a scoring function (proxynas.scoring.scorer)")
         if warm < 2:
             raise ProxynasError("the guided search needs at least 2 warm-start trainings to fit its surrogate")
+        from proxynas.surrogate import check_prior_shrink
+
+        check_prior_shrink(prior_shrink)  # now, not at the first fit after the warm start's trainings
         if prior is not None:
             from proxynas import ensembles
 
