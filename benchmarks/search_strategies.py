@@ -18,16 +18,19 @@ search_prior_tuning.{json,md} with --tune-prior).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from proxynas.atomic import write_text_atomic
 from proxynas.bench import open_benchmark
 from proxynas.data import BatchSpec
 from proxynas.features import precomputed_scorer
@@ -141,24 +144,41 @@ def main() -> None:
     bench = open_benchmark(args.space)
     stem = RESULTS / ("search_strategies" if args.space == "nb201" else f"search_strategies_{args.space}")
     out = stem.with_suffix(".json")
-    result = json.loads(out.read_text()) if out.exists() else {}
-    result.update({"seeds": args.seeds, "budget": args.budget, "space": args.space})
+    settings = {"seeds": args.seeds, "budget": args.budget, "space": args.space}
     if args.space == "nb201":
-        result["anchors_cifar10_mean_val_at_100"] = ANCHORS_CIFAR10
+        settings["anchors_cifar10_mean_val_at_100"] = ANCHORS_CIFAR10
     datasets = args.datasets.split(",") if args.datasets else DATASETS if args.space == "nb201" else bench.tasks
     functions = function_rows(bench)
     for dataset in datasets:
         optimum = bench.best(dataset, get_task(dataset).search_metric.name)[1]
-        entry = result.setdefault("datasets", {}).setdefault(dataset, {"val_optimum": optimum, "strategies": {}})
-        entry["optimum_function"] = optimum_function(bench.column(dataset, get_task(dataset).search_metric.name),
-                                                     functions)
-        out.write_text(json.dumps(result, indent=2) + "\n")
+        statistics = optimum_function(bench.column(dataset, get_task(dataset).search_metric.name), functions)
+
+        def record_dataset(result: dict) -> None:
+            result.update(settings)
+            entry_of(result, dataset, optimum)["optimum_function"] = statistics
+
+        merge(out, record_dataset)
         for strategy in filter(None, args.strategies.split(",")):
-            entry["strategies"][strategy] = summarise(runs(bench, dataset, strategy, range(args.seeds), args.budget),
-                                                      optimum, args.budget)
-            out.write_text(json.dumps(result, indent=2) + "\n")
+            summary = summarise(runs(bench, dataset, strategy, range(args.seeds), args.budget), optimum, args.budget)
+            merge(out, lambda result: entry_of(result, dataset, optimum)["strategies"].update({strategy: summary}))
+    result = json.loads(out.read_text())
     stem.with_suffix(".md").write_text(markdown(result))
     plot(result, stem.with_suffix(".png"))
+
+
+def merge(out: Path, change: Callable[[dict], None]) -> dict:
+    """Apply `change` to the results file read afresh under a lock, and write it atomically: several processes
+    may run other datasets or strategies into the same file, and each keeps the others' entries."""
+    with open(out.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = json.loads(out.read_text()) if out.exists() else {}
+        change(result)
+        write_text_atomic(out, json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def entry_of(result: dict, dataset: str, optimum: float) -> dict:
+    return result.setdefault("datasets", {}).setdefault(dataset, {"val_optimum": optimum, "strategies": {}})
 
 
 def tune_prior(bench, budget: int) -> None:
