@@ -21,7 +21,6 @@ file lock, so several runs (methods, seeds) can go side by side as separate proc
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from proxynas import paths
-from proxynas.atomic import write_text_atomic
+from proxynas.atomic import update_json
 from proxynas.bench import nb201_store as store
 from proxynas.search import darts
 from proxynas.spaces import nb201
@@ -80,15 +79,8 @@ def main() -> None:
 
 
 def save_run(out: Path, key: str, run: dict) -> dict:
-    """Merge one run into the result file under a lock (other processes may be saving theirs); the merged
-    result."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        result = json.loads(out.read_text()) if out.exists() else {"runs": {}}
-        result["runs"][key] = run
-        write_text_atomic(out, json.dumps(result, indent=2) + "\n")
-    return result
+    """Merge one run into the result file (other processes may be saving theirs); the merged result."""
+    return update_json(out, lambda result: result["runs"].update({key: run}), empty=lambda: {"runs": {}})
 
 
 def write_markdown(result: dict, device: str, path: Path) -> None:

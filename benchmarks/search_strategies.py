@@ -18,19 +18,17 @@ search_prior_tuning.{json,md} with --tune-prior).
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from proxynas.atomic import write_text_atomic
+from proxynas.atomic import update_json
 from proxynas.bench import open_benchmark
 from proxynas.data import BatchSpec
 from proxynas.features import precomputed_scorer
@@ -157,24 +155,13 @@ def main() -> None:
             result.update(settings)
             entry_of(result, dataset, optimum)["optimum_function"] = statistics
 
-        merge(out, record_dataset)
+        update_json(out, record_dataset)
         for strategy in filter(None, args.strategies.split(",")):
             summary = summarise(runs(bench, dataset, strategy, range(args.seeds), args.budget), optimum, args.budget)
-            merge(out, lambda result: entry_of(result, dataset, optimum)["strategies"].update({strategy: summary}))
+            update_json(out, lambda result: entry_of(result, dataset, optimum)["strategies"].update({strategy: summary}))
     result = json.loads(out.read_text())
     stem.with_suffix(".md").write_text(markdown(result))
     plot(result, stem.with_suffix(".png"))
-
-
-def merge(out: Path, change: Callable[[dict], None]) -> dict:
-    """Apply `change` to the results file read afresh under a lock, and write it atomically: several processes
-    may run other datasets or strategies into the same file, and each keeps the others' entries."""
-    with open(out.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        result = json.loads(out.read_text()) if out.exists() else {}
-        change(result)
-        write_text_atomic(out, json.dumps(result, indent=2) + "\n")
-    return result
 
 
 def entry_of(result: dict, dataset: str, optimum: float) -> dict:

@@ -19,7 +19,6 @@ throw-away score cache, one group at a time, so a long run's pauses and neighbou
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import tempfile
 import time
@@ -29,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from proxynas import ensembles, metrics, proxies, scoring
-from proxynas.atomic import write_text_atomic
+from proxynas.atomic import update_json, write_text_atomic
 from proxynas.bench import open_benchmark
 from proxynas.bench.suite_zero import their_name
 from proxynas.cache import ScoreCache
@@ -84,17 +83,17 @@ def sample_cells(theirs: dict) -> list:
 
 def load(task: str) -> dict:
     path = SCORES / f"{task}.json"
-    return json.loads(path.read_text()) if path.exists() else {"scores": {}, "failures": {}, "seconds_per_cell": {}}
+    return json.loads(path.read_text()) if path.exists() else empty_record()
+
+
+def empty_record() -> dict:
+    return {"scores": {}, "failures": {}, "seconds_per_cell": {}}
 
 
 def update(task: str, change: Callable[[dict], None]) -> None:
     """Apply `change` to the task's saved record, read afresh under a lock: processes scoring other groups
     of the same task save into the same file, and each must keep the others' columns."""
-    with open(RESULTS / "tnb101_scores.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        record = load(task)
-        change(record)
-        write_text_atomic(SCORES / f"{task}.json", json.dumps(record, allow_nan=True) + "\n")
+    update_json(SCORES / f"{task}.json", change, empty=empty_record, indent=None)
 
 
 def run_group(task: str, group: str, archs: list) -> None:

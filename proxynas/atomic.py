@@ -3,9 +3,12 @@ even when several processes replace the same file (the last one wins)."""
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,3 +50,18 @@ def write_text_atomic(path: Path, text: str) -> None:
         with open(tmp, "w") as handle:
             handle.write(text)
         os.chmod(tmp, 0o644)
+
+
+def update_json(path: Path, change: Callable[[dict], None], empty: Callable[[], dict] = dict,
+                indent: int | None = 2) -> dict:
+    """Apply `change` to the JSON object at `path` (`empty()` if there is none yet), read afresh under an
+    exclusive lock on `<path>.lock`, and replace the file atomically: several processes may merge their parts
+    into one results file, and each keeps the others'. Returns the merged object."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = json.loads(path.read_text()) if path.exists() else empty()
+        change(result)
+        write_text_atomic(path, json.dumps(result, indent=indent) + "\n")
+    return result
