@@ -11,10 +11,11 @@ the zero function (no path from input to output: chance accuracy), is not traine
 candidates remain: with real training that run is wasted.
 
 With `prior` (a zero-shot ensemble, e.g. zs) its members join the proxies, the warm start takes the
-ensemble's best cells, and the surrogate blends with the ensemble (`proxynas.prior`, ranked against
-the first candidates; `prior_shrink` sets how soon the trees outweigh it). A `pool` as large as the space makes every cell a candidate: the search then
-starts from the ensemble's ranking of the whole space (`SearchSetup` does so when the scores are
-shipped or cached).
+ensemble's best cells, and the surrogate sees the ensemble as a feature (`proxynas.prior`, ranked
+against the first candidates); with `prior_shrink` > 0 it also blends with it, the trees outweighing
+it from about `prior_shrink` trainings on (the default, 0, leaves the ranking to the trees). A `pool` as
+large as the space makes every cell a candidate: the search then starts from the ensemble's ranking of
+the whole space (`SearchSetup` does so when the scores are shipped or cached).
 
 Scores come from the `score` function the caller gives (`proxynas.scoring.scorer`): the strategy
 has no device, cache or images of its own.
