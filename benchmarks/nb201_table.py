@@ -365,7 +365,7 @@ def pack(archs: list) -> None:
                 covered_cells[f"{dataset}/{name}"] = len(rows)
                 computed_on[f"{dataset}/{name}"] = ",".join(devices)
     meta = {"space": nb201.SPACE.name, "network": scoring.NETWORK, "batch_size": BATCH, "seed": SEED,
-            "threads": "chunks scored at 1 or 2 torch threads (shipped.REPRODUCED_TO covers the difference)",
+            "threads": "chunks scored at 1 torch thread (a few early ones at 2); verified at 1",
             "images": "each dataset's default file (../shared/data/images); the setting key holds its digest",
             "cells": covered_cells, "computed_on": computed_on, "command": "python benchmarks/nb201_table.py",
             "packed_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -381,9 +381,14 @@ def verify(column: shipped.Column, archs: list, rows: np.ndarray, key_of: np.nda
     """Re-score VERIFIED_CELLS seeded cells of the column here with a fresh cache; refuse a column that
     differs by more than rounding, or by more than CUDA's rounding where CUDA computed some of it."""
     chosen = np.random.default_rng(SEED).choice(rows, VERIFIED_CELLS, replace=False)
-    with tempfile.TemporaryDirectory() as folder:
-        fresh = scoring.score([archs[int(i)] for i in chosen], [proxy], spec,
-                              cache=ScoreCache(Path(folder))).scores[proxy.name]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the workers score the chunks: epe_nas, for one, moves by up to 1% with threads
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            fresh = scoring.score([archs[int(i)] for i in chosen], [proxy], spec,
+                                  cache=ScoreCache(Path(folder))).scores[proxy.name]
+    finally:
+        torch.set_num_threads(threads)
     packed = column.values[key_of[chosen]]
     tolerance = ACROSS_DEVICES if devices != ["cpu"] else shipped.REPRODUCED_TO
     if not np.allclose(fresh, packed, rtol=tolerance, atol=0.0, equal_nan=True):
