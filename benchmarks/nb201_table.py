@@ -43,6 +43,7 @@ from proxynas import ensembles, metrics, paths, proxies, scoring, shipped
 from proxynas.bench import nb201_store as store
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
+from proxynas.devices import torch_threads
 from proxynas.spaces import nb201
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -381,14 +382,10 @@ def verify(column: shipped.Column, archs: list, rows: np.ndarray, key_of: np.nda
     """Re-score VERIFIED_CELLS seeded cells of the column here with a fresh cache; refuse a column that
     differs by more than rounding, or by more than CUDA's rounding where CUDA computed some of it."""
     chosen = np.random.default_rng(SEED).choice(rows, VERIFIED_CELLS, replace=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as the workers score the chunks: epe_nas, for one, moves by up to 1% with threads
-    try:
-        with tempfile.TemporaryDirectory() as folder:
-            fresh = scoring.score([archs[int(i)] for i in chosen], [proxy], spec,
-                                  cache=ScoreCache(Path(folder))).scores[proxy.name]
-    finally:
-        torch.set_num_threads(threads)
+    # One thread, as the workers score the chunks: epe_nas, for one, moves by up to 1% with the thread count.
+    with torch_threads(1), tempfile.TemporaryDirectory() as folder:
+        fresh = scoring.score([archs[int(i)] for i in chosen], [proxy], spec,
+                              cache=ScoreCache(Path(folder))).scores[proxy.name]
     packed = column.values[key_of[chosen]]
     tolerance = ACROSS_DEVICES if devices != ["cpu"] else shipped.REPRODUCED_TO
     if not np.allclose(fresh, packed, rtol=tolerance, atol=0.0, equal_nan=True):

@@ -61,7 +61,8 @@ def timed_run(archs, proxy_list: str, spec: BatchSpec, device: str) -> dict:
 
 def reference_run(folder: Path, archs, proxy_list: str, spec: BatchSpec) -> dict:
     """The reference code over `archs` on our batch: per cell, its NB201 network and `find_measures` (CPU)."""
-    sys.path.insert(0, str(folder))
+    if str(folder) not in sys.path:  # called once per timed row
+        sys.path.insert(0, str(folder))
     try:
         from foresight.models import nasbench2
         from foresight.pruners import predictive

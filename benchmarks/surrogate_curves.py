@@ -145,9 +145,7 @@ class PriorMarginSurrogate(Surrogate):
 
     def fit(self, x, y) -> "PriorMarginSurrogate":
         y = np.asarray(y, dtype=np.float64)
-        prior = self._prior(x)
-        slope = np.polyfit(prior, y, 1)[0] if prior.std() > 0 else 0.0
-        self.line_ = (float(y.mean() - slope * prior.mean()), float(slope))
+        self.line_ = self._fit_prior_line(x, y)
         self.weight_ = len(y) ** 2 / (len(y) ** 2 + self.prior_shrink ** 2)
         trees = Surrogate(self.features, self.target, self.ensemble, self.seed, self.rounds, self.params, 0.0)
         self.trees_ = trees.fit(x, y - self._line(x))
@@ -156,11 +154,8 @@ class PriorMarginSurrogate(Surrogate):
     def predict(self, x):
         return self._line(x) + self.weight_ * self.trees_.predict(x)
 
-    def _prior(self, x) -> np.ndarray:
-        return x.values[:, self.features.names().index(self.features.prior_column)]
-
     def _line(self, x) -> np.ndarray:
-        return self.line_[0] + self.line_[1] * self._prior(x)
+        return self.line_[0] + self.line_[1] * self._prior_values(x)
 
 
 def tune_prior(bench) -> None:

@@ -9,6 +9,7 @@ default layout, with cuDNN off, or in float64), so networks and batches keep the
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import torch
 
@@ -39,3 +40,15 @@ def _mps_available() -> bool:
 
 def memory_format(device: torch.device | str) -> torch.memory_format:
     return torch.channels_last if torch.device(device).type == "cpu" else torch.contiguous_format
+
+
+@contextmanager
+def torch_threads(count: int):
+    """Run the block with `count` torch CPU threads, then restore the count: some proxies' last digits depend
+    on it, so a re-score that must match stored values uses the count they were computed with."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -79,7 +79,7 @@ class Surrogate:
 
     def _fit_prior_line(self, x: FeatureMatrix, z: np.ndarray) -> tuple[float, float]:
         """(intercept, slope) of the standardised target on the prior column, least squares."""
-        prior = x.values[:, self.features.names().index(self.features.prior_column)]
+        prior = self._prior_values(x)
         spread = prior.std()
         slope = float(np.mean((prior - prior.mean()) * (z - z.mean())) / spread ** 2) if spread > 0 else 0.0
         return float(z.mean() - slope * prior.mean()), slope
@@ -98,10 +98,13 @@ class Surrogate:
         runs = np.stack([m.predict(data) for m in self.boosters_])
         if self.prior_line_ is not None:
             intercept, slope = self.prior_line_
-            line = intercept + slope * x.values[:, self.features.names().index(self.features.prior_column)]
+            line = intercept + slope * self._prior_values(x)
             runs = self.prior_weight_ * runs + (1.0 - self.prior_weight_) * line
         runs = runs * self.y_std_ + self.y_mean_
         return (runs.mean(axis=0), runs.std(axis=0)) if return_std else runs.mean(axis=0)
+
+    def _prior_values(self, x: FeatureMatrix) -> np.ndarray:
+        return x.values[:, self.features.names().index(self.features.prior_column)]
 
     def _check(self, x: FeatureMatrix) -> None:
         if x.spec != self.features:

@@ -13,6 +13,7 @@ from proxynas.cache import ScoreCache
 from proxynas.cli import cli
 from proxynas.data import BatchSpec
 from proxynas.dask_executor import DaskExecutor, score_chunk
+from proxynas.devices import torch_threads
 from proxynas.spaces import nb201
 
 distributed = pytest.importorskip("distributed")
@@ -23,13 +24,9 @@ PROXIES = "synflow,grad_norm,jacob_cov"
 @pytest.fixture(scope="module")
 def single_threaded_reference(tmp_path_factory):
     """The same cells scored in this process on one thread, as every worker scores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return scoring.score(nb201.sample(10, 4), proxies.parse_list(PROXIES), SPEC,
                              cache=ScoreCache(tmp_path_factory.mktemp("reference")))
-    finally:
-        torch.set_num_threads(threads)
 
 
 def test_two_workers_give_the_single_process_values(tmp_path, single_threaded_reference):

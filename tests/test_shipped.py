@@ -5,11 +5,11 @@ import logging
 
 import numpy as np
 import pytest
-import torch
 
 from proxynas import proxies, scoring, shipped
 from proxynas.cache import ScoreCache
 from proxynas.data import BatchSpec
+from proxynas.devices import torch_threads
 from proxynas.spaces import nb201
 
 SPEC = BatchSpec("cifar10", batch_size=8, seed=0)
@@ -69,12 +69,8 @@ def test_the_shipped_table_is_what_the_engine_computes_now(table, tmp_path):
     """One seeded covered cell per column, re-scored from scratch: a proxy changed without a version bump,
     or a changed batch file, fails here instead of silently serving stale scores."""
     assert table.columns, f"{table.path} holds no columns"
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as most chunks were scored; some proxies' last digits depend on it (e.g. gradsign)
-    try:
+    with torch_threads(1):  # as most chunks were scored; some proxies' last digits depend on it (e.g. gradsign)
         check_columns(table, tmp_path)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def check_columns(table: shipped.ShippedScores, tmp_path) -> None:
