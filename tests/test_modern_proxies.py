@@ -185,8 +185,9 @@ def functorch_fisher(net, inputs):
 
 
 @pytest.mark.parametrize("arch", [CONVS, IDENTITY_CELL])
-def test_vkdnw_fisher_equals_per_sample_jacobians_through_functorch(arch):
-    net = NB201Network(arch, 10, channels=4, cells_per_stage=1, bn_affine=True, bn_track_stats=True)
+@pytest.mark.parametrize("classes", [10, 40])  # fewer / more classes than the classifier's 16 inputs
+def test_vkdnw_fisher_equals_per_sample_jacobians_through_functorch(arch, classes):
+    net = NB201Network(arch, classes, channels=4, cells_per_stage=1, bn_affine=True, bn_track_stats=True)
     init_normal(net, torch.Generator().manual_seed(0), fan_in_scaled=True).eval()
     for bn in net.modules():  # statistics that make BN more than a scaling, so a coupling would show
         if isinstance(bn, nn.BatchNorm2d):

@@ -22,8 +22,10 @@ def fisher_information(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     `net` must treat samples independently (eval mode, BNs with running statistics), as in the authors' code,
     which maps over samples one at a time: then one batched pass gives every J_n, read from one backward pass
     per class (each chosen weight's per-sample derivative follows from its layer's input, or output, and the
-    gradient at its output). The Fisher matrix of the categorical output is formed from the covariance, not
-    its Cholesky factor.
+    gradient at its output). Where the logits are a final linear layer of fewer inputs than classes (64 features
+    against NB201's 100 or 120 classes), the passes start from those inputs instead and the layer's weights mix
+    them into classes: the same J_n in fewer passes. The Fisher matrix of the categorical output is formed from
+    the covariance, not its Cholesky factor.
     """
     if any(isinstance(m, nn.BatchNorm2d) and (m.training or not m.track_running_stats) for m in net.modules()):
         raise ValueError("fisher_information needs every BN in eval mode with running statistics (samples coupled)")
@@ -33,32 +35,54 @@ def fisher_information(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     unsupported = [type(m).__name__ for m in owners if not _supported(m)]
     if unsupported:
         raise ScoreFailure(f"no per-sample weight derivative for {', '.join(sorted(set(unsupported)))} layers")
-    calls: dict[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]] = {m: [] for m in owners}
+    head = next((m for m in reversed(list(net.modules())) if isinstance(m, nn.Linear)), None)
+    calls: dict[nn.Module, list[tuple[torch.Tensor, torch.Tensor]]] = {m: [] for m in [*owners, head] if m}
 
     def keep(module, args, out):
         calls[module].append((args[0], out))
         return out.clone()  # what follows may work in place (an inplace ReLU); the kept output stays as it was
 
-    hooks = [m.register_forward_hook(keep) for m in owners]
+    hooks = [m.register_forward_hook(keep) for m in calls]
     try:
         logits = net(inputs)
     finally:
         for hook in hooks:
             hook.remove()
-    outputs = [out for m in owners for _, out in calls[m]]
-    jacobian = torch.zeros(len(inputs), logits.shape[1], len(chosen), dtype=torch.float64, device=inputs.device)
-    for c in range(logits.shape[1]):
-        grads = iter(torch.autograd.grad(logits[:, c].sum(), outputs, retain_graph=True, allow_unused=True))
-        per_module = {m: [(x, y, next(grads)) for x, y in calls[m]] for m in owners}
+    seeds, mixing = _backward_seeds(head, calls.get(head, []), logits)
+    upstream = [m for m in owners if m is not head or mixing is None]
+    outputs = [out for m in upstream for _, out in calls[m]]
+    jacobian = torch.zeros(len(inputs), seeds.shape[1], len(chosen), dtype=torch.float64, device=inputs.device)
+    for s in range(seeds.shape[1]):
+        grads = iter(torch.autograd.grad(seeds[:, s].sum(), outputs, retain_graph=True, allow_unused=True))
+        per_module = {m: [(x, y, next(grads)) for x, y in calls[m]] for m in upstream}
         with torch.no_grad():
             for q, (module, name) in enumerate(chosen):
-                for x, y, g in per_module[module]:
+                for x, y, g in per_module.get(module, ()):
                     if g is not None:
-                        jacobian[:, c, q] += _FIRST_WEIGHT_GRADS[type(module)](module, name, x, y, g).double()
+                        jacobian[:, s, q] += _FIRST_WEIGHT_GRADS[type(module)](module, name, x, y, g).double()
+    if mixing is not None:
+        jacobian = torch.einsum("ck,nkq->ncq", mixing, jacobian)
+        for q, (module, name) in enumerate(chosen):
+            if module is head:  # d logits_c / d weight[0, 0] = [c = 0] x_0; / d bias[0] = [c = 0]
+                x = calls[head][0][0]
+                jacobian[:, 0, q] = x[:, 0].detach().double() if name == "weight" else 1.0
     p = torch.softmax(logits.detach().double(), dim=1) * (1 - SMOOTHING) + SMOOTHING / logits.shape[1]
     weighted = p[:, :, None] * jacobian  # diag(p) J
     centred = torch.einsum("nc,ncq->nq", p, jacobian)  # p^T J
     return (torch.einsum("ncq,ncr->qr", jacobian, weighted) - centred.T @ centred) / len(inputs)
+
+
+def _backward_seeds(head: nn.Module | None, head_calls: list, logits: torch.Tensor):
+    """What the backward passes start from, and the matrix that turns their derivatives into the logits':
+    the head's input and its weight where the logits are that one call of a linear layer with fewer inputs
+    than classes (checked: the head applied again to its input gives the logits exactly), else the logits."""
+    if head is None or len(head_calls) != 1 or head.in_features >= logits.shape[1]:
+        return logits, None
+    features = head_calls[0][0]
+    with torch.no_grad():
+        if features.dim() != 2 or not torch.equal(head(features), logits):
+            return logits, None
+    return features, head.weight.detach().double()
 
 
 def _supported(module: nn.Module) -> bool:
