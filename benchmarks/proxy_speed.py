@@ -14,8 +14,8 @@ reference's model code and call its `find_measures`, as its `nasbench2_pred.py` 
 `--full` scores all 15,625 cells with the three proxies from an empty cache and records the
 wall-clock time; each mode keeps the other's last result in the JSON.
 Writes benchmarks/results/proxy_speed{,_<device>}{,_<dataset>}.{json,md} (no suffix for the CPU and CIFAR-10).
-The dataset matters: vkdnw takes one backward pass per class (10, 100 or 120), and ImageNet16-120's
-networks see 16-pixel images.
+The dataset matters: vkdnw takes one backward pass per class or per input of the final layer, whichever is fewer
+(10, 64 and 64 on the three datasets), and ImageNet16-120's networks see 16-pixel images.
 """
 
 from __future__ import annotations
