@@ -29,7 +29,7 @@ from proxynas.defaults import SURROGATE_PROXIES
 @output_path("--model", "model_path", required=True,
              help="Where to save the model (JSON metadata; XGBoost members beside it).")
 @click.option("--eval-size", type=click.IntRange(0), default=0, help="Held-out cells to evaluate on.")
-@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Proxy input batch size.")
 @device_option
 @quiet_option
 @json_option

@@ -26,7 +26,7 @@ def scoring_options(command):
         click.option("--sample", type=click.IntRange(1), help="Score N architectures sampled uniformly."),
         click.option("--all", "all_archs", is_flag=True, help="Score every architecture of the space."),
         seed_option("Seed for sampling, the image batch and weight init."),
-        click.option("--batch-size", type=int, default=64, show_default=True),
+        click.option("--batch-size", type=int, default=64, show_default=True, help="Proxy input batch size."),
         click.option("--input", "input_kind", type=click.Choice(["images", "noise"]), default=None,
                      help="images (default where the task has an image file) or Gaussian noise (TransNAS tasks)."),
         click.option("--images", type=click.Path(path_type=Path), help="npz file or CIFAR python folder."),
