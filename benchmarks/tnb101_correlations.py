@@ -10,7 +10,8 @@ at a time: its column is written to `results/tnb101_scores/<task>.json` as soon 
 cells scored so far every SLICE cells (its `partial` entry), so the run resumes where it stopped, on any
 machine that has the committed files. Several processes may share
 the work (each its own groups or tasks): a column is merged into its task's file under a lock. `--report`
-(also run after each group) writes `results/tnb101_correlations.{json,md}` from whatever columns exist.
+(also run after each group) writes `results/tnb101_correlations.{json,md}` from whatever columns exist. Each
+slice also records how many networks it evaluated and its wall-clock seconds; the report sums them per group.
 
 Seconds per network come from `--retime N`: each group re-scored on the first N cells with an empty,
 throw-away score cache, one group at a time, so a long run's pauses and neighbours do not count.
@@ -104,12 +105,13 @@ def run_group(task: str, group: str, archs: list) -> None:
         return
     spec = BatchSpec(task, "noise", BATCH, SEED)
     if scored_so_far(load(task), group) == 0 and (whole := reused(task, names, archs, spec)) is not None:
-        save_slice(task, group, archs, whole)
+        save_slice(task, group, archs, whole, seconds=None)
     while (start := scored_so_far(load(task), group)) < len(archs):
         cells = archs[start:start + SLICE]
+        began = time.perf_counter()
         table = scoring.score(cells, [proxies.get(n) for n in names], spec, progress=lambda d, t: print(
             f"\r{task} {group}: cells {start}-{start + len(cells) - 1} of {len(archs)}, {d}/{t}", end="", flush=True))
-        save_slice(task, group, cells, table)
+        save_slice(task, group, cells, table, seconds=time.perf_counter() - began)
 
     def add_columns(record: dict) -> None:
         done = record["partial"].pop(group)
@@ -119,6 +121,8 @@ def run_group(task: str, group: str, archs: list) -> None:
         record["setting"] = {"input": "noise", "batch_size": BATCH, "seed": SEED, "convention": "zero-cost"}
         record["scores"].update(done["scores"])
         record["failures"].update(done["failures"])
+        if "compute" in done:
+            record.setdefault("compute", {})[group] = done["compute"]
 
     update(task, add_columns)
     print(f"\r{task} {group}: done", flush=True)
@@ -130,11 +134,17 @@ def scored_so_far(record: dict, group: str) -> int:
     return len(next(iter(partial["scores"].values()))) if partial else 0
 
 
-def save_slice(task: str, group: str, cells: list, table) -> None:
-    """Append a slice's values (None for NaN) and failures to the group's partial columns."""
+def save_slice(task: str, group: str, cells: list, table, seconds: float | None) -> None:
+    """Append a slice's values (None for NaN) and failures to the group's partial columns, and, unless it was
+    reused (`seconds` None), its networks and wall-clock seconds to the group's compute record."""
     def append(record: dict) -> None:
         partial = record.setdefault("partial", {}).setdefault(
             group, {"scores": {n: [] for n in GROUPS[group]}, "failures": {n: {} for n in GROUPS[group]}})
+        if seconds is not None:
+            compute = partial.setdefault("compute", {"cells": 0, "networks": 0, "seconds": 0.0})
+            compute["cells"] += len(cells)
+            compute["networks"] += table.computed_cells
+            compute["seconds"] += seconds
         for name in GROUPS[group]:
             partial["scores"][name] += [None if not np.isfinite(v) else float(v) for v in table.scores[name]]
             partial["failures"][name].update(
@@ -198,6 +208,7 @@ def report(archs: list, theirs: dict) -> dict:
         combined = combinations(scores)
         entry = {"rho": {}, "bootstrap_95": {}, "failures": {n: len(f) for n, f in record["failures"].items()},
                  "seconds_per_cell": record["seconds_per_cell"], "timed_cells": record.get("timed_cells"),
+                 "compute": record.get("compute", {}),
                  "suite_zero": {}, "distinct_values": {}}
         for name, values in {**scores, **combined}.items():
             sign = 1.0 if name in combined or proxies.get(name).higher_is_better else -1.0
@@ -308,7 +319,24 @@ def write_markdown(result: dict) -> None:
     for name in [n for n in names if n in proxies.names()]:
         row = [result["tasks"][t]["seconds_per_cell"].get(name) for t in tasks]
         lines.append(f"| {name} | " + " | ".join("" if s is None else f"{s:.2f}" for s in row) + " |")
+    lines += compute_lines(result, tasks)
     write_text_atomic(RESULTS / "tnb101_correlations.md", "\n".join(lines) + "\n")
+
+
+def compute_lines(result: dict, tasks: list[str]) -> list[str]:
+    """What the scoring runs cost, per group and task, as recorded slice by slice since runs began recording it
+    (wall clock, one process beside whatever else ran; cached cells cost nothing and are not networks)."""
+    groups = [g for g in GROUPS if any(g in result["tasks"][t]["compute"] for t in tasks)]
+    if not groups:
+        return []
+
+    def cost(c: dict | None) -> str:
+        return "" if c is None else f"{c['networks']} networks, {c['seconds'] / 3600:.2f} h ({c['cells']} cells)"
+
+    return ["", "Compute of the scoring runs, per group: networks evaluated and wall-clock hours over the cells whose "
+            "slices recorded it (one process beside other work). A blank cell: scored before runs recorded it.", "",
+            "| group | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)] + [
+        f"| {g} | " + " | ".join(cost(result["tasks"][t]["compute"].get(g)) for t in tasks) + " |" for g in groups]
 
 
 def goal_lines(result: dict) -> list[str]:
