@@ -63,9 +63,8 @@ def fisher_information(net: nn.Module, inputs: torch.Tensor) -> torch.Tensor:
     if mixing is not None:
         jacobian = torch.einsum("ck,nkq->ncq", mixing, jacobian)
         for q, (module, name) in enumerate(chosen):
-            if module is head:  # d logits_c / d weight[0, 0] = [c = 0] x_0; / d bias[0] = [c = 0]
-                x = calls[head][0][0]
-                jacobian[:, 0, q] = x[:, 0].detach().double() if name == "weight" else 1.0
+            if module is head:  # d logits_c / d weight[0, 0] = [c = 0] x_0 (x: the seeds); / d bias[0] = [c = 0]
+                jacobian[:, 0, q] = seeds[:, 0].detach().double() if name == "weight" else 1.0
     p = torch.softmax(logits.detach().double(), dim=1) * (1 - SMOOTHING) + SMOOTHING / logits.shape[1]
     weighted = p[:, :, None] * jacobian  # diag(p) J
     centred = torch.einsum("nc,ncq->nq", p, jacobian)  # p^T J
