@@ -3,7 +3,7 @@
 Usage: python benchmarks/search_strategies.py [--space nb201|tnb101] [--seeds 100] [--budget 100]
                                               [--datasets ...] [--strategies ...]
        python benchmarks/search_strategies.py --speed   (cold and warm `proxynas search --budget 20`)
-       python benchmarks/search_strategies.py --tune-prior   (guided+zs's prior weight, CIFAR-10 tuning seeds)
+       python benchmarks/search_strategies.py --tune prior|radius   (a guided+zs setting, on tuning seeds)
 Each run gets seed s = 0..seeds-1 and a fresh evaluator; a full training is a counted query of the
 task's search metric (NB201: 200-epoch validation accuracy; TransNAS: the validation score).
 Regret = the search metric's optimum - the best value found. The guided search scores with
@@ -12,7 +12,7 @@ data-free proxies on NB201 and with the benchmark's precomputed zen scores on Tr
 `guided+zs` is the guided search with the zero-shot ensemble zs (its members, warm start and prior), from
 the whole space when its scores are shipped or cached for every cell, as `proxynas search --proxies zs`.
 Writes benchmarks/results/search_strategies{,_<space>}.{json,md,png} (search_speed.{json,md} with --speed,
-search_prior_tuning.{json,md} with --tune-prior).
+search_<name>_tuning.{json,md} with --tune NAME).
 """
 
 from __future__ import annotations
@@ -41,8 +41,16 @@ from proxynas.search import (SearchSetup, TabularEvaluator, get_strategy, get_st
 RESULTS = Path(__file__).resolve().parent / "results"
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 CHECKPOINTS = (10, 25, 50, 100)
-TUNING_SEEDS = range(100, 120)  # --tune-prior's; the reported runs use seeds 0..seeds-1
-SEARCH_PRIOR_SHRINKS = (30.0, 10.0, 3.0, 1.0, 0.0)
+TUNING_SEEDS = range(100, 120)  # --tune's; the reported runs use seeds 0..seeds-1
+# The settings --tune NAME chooses: parameter, values tried, tuning datasets, what it does, and the other
+# settings as they were when it was chosen (prior_shrink came first, before the search had a radius).
+TUNINGS = {
+    "prior": ("prior_shrink", (30.0, 10.0, 3.0, 1.0, 0.0), ("cifar10",),
+              "the trees weigh n² / (n² + prior_shrink²) against the prior after n trainings.", {"radius": None}),
+    "radius": ("radius", (None, 1, 2), ("cifar10", "cifar100"),
+               "after the warm start the trees rank only cells within `radius` edits of the 3 best trained "
+               "(none: every cell).", {}),
+}
 # CIFAR-10 mean best validation accuracy after 100 queries (validation optimum 91.57).
 ANCHORS_CIFAR10 = {"ls": 91.30, "rea": 91.17, "random": 90.71, "bananas+proxies (Suite-Zero)": 91.23}
 
@@ -127,11 +135,11 @@ def main() -> None:
     parser.add_argument("--strategies", default=",".join(strategy_names()),
                         help='Strategies to run ("" runs none: only the optimum statistics and the report).')
     parser.add_argument("--speed", action="store_true", help="Measure cold/warm CLI search time instead.")
-    parser.add_argument("--tune-prior", action="store_true", help="Choose guided+zs's prior weight on tuning seeds.")
+    parser.add_argument("--tune", choices=sorted(TUNINGS), help="Choose one of guided+zs's settings on tuning seeds.")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
-    if args.tune_prior:
-        return tune_prior(open_benchmark("nb201"), args.budget)
+    if args.tune:
+        return tune(open_benchmark("nb201"), args.tune, args.budget)
     if args.speed:
         result = speed()
         (RESULTS / "search_speed.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -168,35 +176,43 @@ def entry_of(result: dict, dataset: str, optimum: float) -> dict:
     return result.setdefault("datasets", {}).setdefault(dataset, {"val_optimum": optimum, "strategies": {}})
 
 
-def tune_prior(bench, budget: int) -> None:
-    """guided+zs's `prior_shrink` on CIFAR-10 with seeds the benchmark never reports, judged by the mean of
-    the median regret curve over trainings 1..budget (one number for the whole run, no single checkpoint)."""
-    optimum = bench.best("cifar10", get_task("cifar10").search_metric.name)[1]
-    result = {"dataset": "cifar10", "seeds": [TUNING_SEEDS.start, TUNING_SEEDS.stop - 1], "budget": budget,
-              "criterion": "mean of the median regret curve", "prior_shrink": {}}
-    for shrink in SEARCH_PRIOR_SHRINKS:
-        summary = summarise(runs(bench, "cifar10", "guided+zs", TUNING_SEEDS, budget, prior_shrink=shrink),
-                            optimum, budget)
-        result["prior_shrink"][f"{shrink:g}"] = {"mean_median_regret": float(np.mean(summary["median_regret_curve"])),
-                                                 **summary}
-    best = min(result["prior_shrink"], key=lambda k: result["prior_shrink"][k]["mean_median_regret"])
-    marks = [k for k in CHECKPOINTS if k <= budget]
+def tune(bench, name: str, budget: int) -> None:
+    """One of guided+zs's settings (`TUNINGS`) on seeds the benchmark never reports, judged by the mean of the
+    median regret curve over trainings 1..budget (one number for the whole run, no single checkpoint),
+    averaged over the tuning datasets."""
+    parameter, values, datasets, meaning, fixed = TUNINGS[name]
+    result = {"parameter": parameter, "datasets": list(datasets), "seeds": [TUNING_SEEDS.start, TUNING_SEEDS.stop - 1],
+              "budget": budget, "criterion": "mean of the median regret curve, averaged over the datasets",
+              parameter: {}}
+    for value in values:
+        row = result[parameter][f"{value:g}" if value is not None else "none"] = {}
+        for dataset in datasets:
+            optimum = bench.best(dataset, get_task(dataset).search_metric.name)[1]
+            summary = summarise(runs(bench, dataset, "guided+zs", TUNING_SEEDS, budget, **fixed, **{parameter: value}),
+                                optimum, budget)
+            row[dataset] = {"mean_median_regret": float(np.mean(summary["median_regret_curve"])), **summary}
+        row["criterion"] = float(np.mean([row[d]["mean_median_regret"] for d in datasets]))
+    best = min(result[parameter], key=lambda k: result[parameter][k]["criterion"])
     result["chosen"] = best
-    (RESULTS / "search_prior_tuning.json").write_text(json.dumps(result, indent=2) + "\n")
-    lines = [f"guided+zs on CIFAR-10, tuning seeds {TUNING_SEEDS.start}-{TUNING_SEEDS.stop - 1} (never reported), "
-             f"budget {budget}: the trees weigh n² / (n² + prior_shrink²) against the prior after n trainings. "
-             f"Criterion: the mean of the median validation-regret curve; chosen: **{best}**.", "",
-             "| prior_shrink | mean median regret | " + " | ".join(f"regret @{k}" for k in marks)
+    stem = RESULTS / f"search_{name}_tuning"
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    marks = [k for k in CHECKPOINTS if k <= budget]
+    lines = [f"guided+zs on {', '.join(datasets)}, tuning seeds {TUNING_SEEDS.start}-{TUNING_SEEDS.stop - 1} "
+             f"(never reported), budget {budget}: {meaning} Criterion: the mean of the median validation-regret "
+             f"curve, averaged over the datasets; chosen: **{best}**.", "",
+             f"| {parameter} | dataset | mean median regret | " + " | ".join(f"regret @{k}" for k in marks)
              + " | found optimum by " + " / ".join(map(str, marks)) + " | median trainings to optimum |",
-             "|---|---|" + "---|" * len(marks) + "---|---|"]
-    for shrink, row in result["prior_shrink"].items():
-        to_optimum = row["median_trainings_to_optimum"]
-        reached = f"{to_optimum:g}" if np.isfinite(to_optimum) else f"> {budget}"
-        lines.append(f"| {shrink} | {row['mean_median_regret']:.3f} | "
-                     + " | ".join(f"{row['checkpoints'][str(k)]['regret_quartiles'][1]:.2f}" for k in marks)
-                     + " | " + " / ".join(f"{row['found_optimum_fraction'][str(k)]:.0%}" for k in marks)
-                     + f" | {reached} |")
-    (RESULTS / "search_prior_tuning.md").write_text("\n".join(lines) + "\n")
+             "|---|---|---|" + "---|" * len(marks) + "---|---|"]
+    for value, row in result[parameter].items():
+        for dataset in datasets:
+            summary = row[dataset]
+            to_optimum = summary["median_trainings_to_optimum"]
+            reached = f"{to_optimum:g}" if np.isfinite(to_optimum) else f"> {budget}"
+            lines.append(f"| {value} | {dataset} | {summary['mean_median_regret']:.3f} | "
+                         + " | ".join(f"{summary['checkpoints'][str(k)]['regret_quartiles'][1]:.2f}" for k in marks)
+                         + " | " + " / ".join(f"{summary['found_optimum_fraction'][str(k)]:.0%}" for k in marks)
+                         + f" | {reached} |")
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
 def function_rows(bench) -> list[list[int]]:

@@ -140,10 +140,37 @@ def test_a_named_ensemble_becomes_the_prior_and_the_whole_space_the_pool_when_it
 
     setup = SearchSetup(proxies=("zs", "synflow"))
     monkeypatch.setattr(scoring, "uncached", lambda *args: 0)
-    assert setup.proxy_options(setup.proxies, "engine") == {"proxies": ("synflow",), "prior": "zs", "pool": 15625}
+    assert setup.proxy_options(setup.proxies, "engine") == {"proxies": ("synflow",), "prior": "zs", "pool": 15625,
+                                                            "radius": 1}
     monkeypatch.setattr(scoring, "uncached", lambda *args: 3)  # some cells would need computing: the usual pool
     assert setup.proxy_options(setup.proxies, "engine") == {"proxies": ("synflow",), "prior": "zs"}
     assert setup.proxy_options(("synflow",), "engine") == {"proxies": ("synflow",)}
+
+
+def test_after_the_warm_start_a_radius_keeps_the_search_near_its_best_cells_and_grows_when_they_are_used_up():
+    guided = get_strategy("guided", "nb201", 0, score=synthetic_scores, proxies=(), prior="zs", pool=10**6,
+                          warm=2, expand=2, radius=1)
+    guided.ask()
+    guided.queue = []
+    best = nb201.parse("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    worse = nb201.parse("|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|none~2|")
+    guided.tell(best, 90.0)
+    guided.tell(worse, 10.0)
+
+    def edits(arch):
+        return min(sum(a != b for a, b in zip(arch, told)) for told in (best, worse))
+
+    for _ in range(6):
+        arch = guided.ask()
+        assert edits(arch) == 1  # one edit from the 2 best trained cells, though every cell is a candidate
+        guided.tell(arch, 5.0)
+    # With every cell within one edit of the trained ones used up, the radius grows to the nearest open cells.
+    near = {guided.functions[i] for i in range(len(guided.candidates)) if edits(guided.candidates[i]) <= 1}
+    guided.known_functions |= near
+    guided.queue = []
+    assert edits(guided.ask()) == 2
+    with pytest.raises(ProxynasError, match="radius must be at least 1"):
+        get_strategy("guided", "nb201", 0, score=synthetic_scores, radius=0)
 
 
 def test_guided_search_never_trains_a_second_cell_of_a_trained_function():

@@ -15,7 +15,10 @@ ensemble's best cells, and the surrogate sees the ensemble as a feature (`proxyn
 against the first candidates); with `prior_shrink` > 0 it also blends with it, the trees outweighing
 it from about `prior_shrink` trainings on (the default, 0, leaves the ranking to the trees). A `pool` as
 large as the space makes every cell a candidate: the search then starts from the ensemble's ranking of
-the whole space (`SearchSetup` does so when the scores are shipped or cached).
+the whole space (`SearchSetup` does so when the scores are shipped or cached). There `radius` keeps the
+walk of the pooled search: after the warm start only candidates within `radius` edits of the `expand`
+best trained cells are ranked, the radius growing by one while none of them is open, so trees fitted to
+a handful of cells are not trusted far from them.
 
 Scores come from the `score` function the caller gives (`proxynas.scoring.scorer`): the strategy
 has no device, cache or images of its own.
@@ -38,8 +41,12 @@ ROUND_MODEL = {"ensemble": 3, "rounds": 150, "params": {"eta": 0.1}}
 # first fit the trees alone rank (the prior still chooses the warm start and is one of their features). A
 # search gains from the trees' knowledge of the neighbourhood of its best cells early, where a predictor
 # judged on ranking held-out cells does not (`surrogate.PRIOR_SHRINK`, 30). Chosen among 30, 10, 3, 1, 0 on
-# CIFAR-10 with seeds the benchmark does not report (benchmarks/search_strategies.py --tune-prior).
+# CIFAR-10 with seeds the benchmark does not report (benchmarks/search_strategies.py --tune prior).
 SEARCH_PRIOR_SHRINK = 0.0
+# With every cell a candidate, how far (in edits) from the best trained cells the trees may choose. Chosen
+# among none, 1 and 2 on CIFAR-10 and CIFAR-100 with seeds the benchmark does not report, by the mean of the
+# median regret curve (benchmarks/search_strategies.py --tune-radius).
+WHOLE_SPACE_RADIUS = 1
 
 
 @register_strategy
@@ -49,12 +56,14 @@ class GuidedSearch(Strategy):
 
     def __init__(self, space, seed, score: Callable | None = None, proxies=GUIDED_PROXIES, pool: int = 1000,
                  warm: int = 5, per_round: int = 1, expand: int = 3, kappa: float = 0.5, prior: str | None = None,
-                 prior_shrink: float = SEARCH_PRIOR_SHRINK):
+                 prior_shrink: float = SEARCH_PRIOR_SHRINK, radius: int | None = None):
         super().__init__(space, seed)
         if score is None:
             raise ProxynasError("the guided search needs a scoring function (proxynas.scoring.scorer)")
         if warm < 2:
             raise ProxynasError("the guided search needs at least 2 warm-start trainings to fit its surrogate")
+        if radius is not None and radius < 1:
+            raise ProxynasError(f"the guided search's radius must be at least 1 edit, got {radius}")
         from proxynas.surrogate import check_prior_shrink
 
         check_prior_shrink(prior_shrink)  # now, not at the first fit after the warm start's trainings
@@ -66,8 +75,9 @@ class GuidedSearch(Strategy):
                                                             tuple(proxies), space=self.space.name, prior=prior or "zs")
         self.prior = None  # the EnsemblePrior, ranked against the first candidates
         self.seed, self.pool, self.warm, self.per_round = seed, pool, warm, per_round
-        self.expand, self.kappa, self.prior_shrink = expand, kappa, prior_shrink
+        self.expand, self.kappa, self.prior_shrink, self.radius = expand, kappa, prior_shrink, radius
         self.candidates: list = []
+        self.ops = np.empty((0, len(self.space.edges)), dtype=np.int8)  # each candidate's op per edge
         self.row: dict = {}
         self.functions: list[str] = []  # canonical function of each candidate
         self.known_functions: set[str] = set()  # trained, or the zero function's
@@ -87,6 +97,7 @@ class GuidedSearch(Strategy):
             scores[self.spec.prior_column] = self.prior.values(scores)
         self.row.update({a: len(self.candidates) + i for i, a in enumerate(new)})
         self.candidates += new
+        self.ops = np.vstack([self.ops, np.array(new, dtype=np.int8).reshape(len(new), -1)])
         for arch in new:
             self.functions.append(self.space.function_key(arch))
             if self.space.is_zero(arch):
@@ -105,6 +116,8 @@ class GuidedSearch(Strategy):
         open_rows = np.array([i for i, f in enumerate(self.functions) if f not in self.known_functions])
         if len(open_rows) == 0:
             return [self.unseen_random()]
+        if len(self.seen) >= self.warm and self.radius is not None:
+            open_rows = self._near(open_rows)
         if len(self.seen) < self.warm and "prior" in self.spec.groups:
             score = self.values[open_rows, -1]  # the prior column
         elif len(self.seen) < self.warm:
@@ -126,6 +139,12 @@ class GuidedSearch(Strategy):
             if len(chosen) == self.per_round:
                 break
         return list(chosen.values())
+
+    def _near(self, rows: np.ndarray) -> np.ndarray:
+        """The rows within `radius` edits of the `expand` best trained cells, the radius grown until one is."""
+        best = sorted(self.seen, key=self.seen.get, reverse=True)[:self.expand]
+        edits = np.min([(self.ops[rows] != np.array(arch)).sum(axis=1) for arch in best], axis=0)
+        return rows[edits <= max(self.radius, edits.min())]
 
     def _matrix(self, rows) -> features.FeatureMatrix:
         return features.FeatureMatrix(self.values[rows], self.spec)

@@ -53,7 +53,7 @@ class SearchSetup:
 
     def proxy_options(self, names: tuple[str, ...], source: str) -> dict:
         """The proxies, and an ensemble among them as the prior (first named); with a prior whose members are
-        shipped or cached for every cell, the whole space as the candidate pool."""
+        shipped or cached for every cell, the whole space as the candidate pool, searched within a radius."""
         from proxynas.ensembles import ENSEMBLES
 
         named = [n for n in names if n in ENSEMBLES]
@@ -68,7 +68,9 @@ class SearchSetup:
             space = get_space(self.space)
             members = proxies.parse_list(",".join(ENSEMBLES[named[0]]))
             if scoring.uncached(space.all_archs(), members, self._batch()) == 0:
-                options["pool"] = space.size
+                from proxynas.search.guided import WHOLE_SPACE_RADIUS
+
+                options.update(pool=space.size, radius=WHOLE_SPACE_RADIUS)
         return options
 
     def _source_and_proxies(self) -> tuple[str, tuple[str, ...] | None]:
