@@ -45,7 +45,7 @@ ROUND_MODEL = {"ensemble": 3, "rounds": 150, "params": {"eta": 0.1}}
 SEARCH_PRIOR_SHRINK = 0.0
 # With every cell a candidate, how far (in edits) from the best trained cells the trees may choose. Chosen
 # among none, 1 and 2 on CIFAR-10 and CIFAR-100 with seeds the benchmark does not report, by the mean of the
-# median regret curve (benchmarks/search_strategies.py --tune-radius).
+# median regret curve (benchmarks/search_strategies.py --tune radius).
 WHOLE_SPACE_RADIUS = 1
 
 
