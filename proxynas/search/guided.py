@@ -143,7 +143,8 @@ class GuidedSearch(Strategy):
     def _near(self, rows: np.ndarray) -> np.ndarray:
         """The rows within `radius` edits of the `expand` best trained cells, the radius grown until one is."""
         best = sorted(self.seen, key=self.seen.get, reverse=True)[:self.expand]
-        edits = np.min([(self.ops[rows] != np.array(arch)).sum(axis=1) for arch in best], axis=0)
+        ops = self.ops[rows]
+        edits = np.min([(ops != np.array(arch)).sum(axis=1) for arch in best], axis=0)
         return rows[edits <= max(self.radius, edits.min())]
 
     def _matrix(self, rows) -> features.FeatureMatrix:
