@@ -68,9 +68,14 @@ def parse_list(text: str) -> tuple[list[proxies.Proxy], list[str]]:
     return list(dict.fromkeys([*needed, *members])), chosen
 
 
+def log_rank_ensemble(columns: dict[str, np.ndarray], chosen: list[str]) -> np.ndarray:
+    """The log-rank sum of the proxies `chosen`, each in its registered direction (an unregistered ensemble)."""
+    return metrics.log_rank_sum([columns[m] for m in chosen], proxies.directions(chosen))
+
+
 def log_rank_rho(columns: dict[str, np.ndarray], chosen: list[str], truth: np.ndarray) -> float:
-    """Spearman ρ with `truth` of the log-rank sum of the proxies `chosen`, each in its registered direction."""
-    return metrics.spearman(metrics.log_rank_sum([columns[m] for m in chosen], proxies.directions(chosen)), truth)
+    """Spearman ρ with `truth` of the log-rank sum of the proxies `chosen`."""
+    return metrics.spearman(log_rank_ensemble(columns, chosen), truth)
 
 
 def greedy_members(columns: dict[str, np.ndarray], truth: np.ndarray, candidates: list[str]) -> list[str]:
