@@ -47,6 +47,7 @@ SEARCH_PRIOR_SHRINK = 0.0
 # among none, 1 and 2 on CIFAR-10 and CIFAR-100 with seeds the benchmark does not report, by the mean of the
 # median regret curve (benchmarks/search_strategies.py --tune radius).
 WHOLE_SPACE_RADIUS = 1
+WARM_START = 5  # trainings chosen by the proxies' rank vote (or the prior) before the trees
 
 
 @register_strategy
@@ -55,8 +56,8 @@ class GuidedSearch(Strategy):
     uses_proxies = True
 
     def __init__(self, space, seed, score: Callable | None = None, proxies=GUIDED_PROXIES, pool: int = 1000,
-                 warm: int = 5, per_round: int = 1, expand: int = 3, kappa: float = 0.5, prior: str | None = None,
-                 prior_shrink: float = SEARCH_PRIOR_SHRINK, radius: int | None = None):
+                 warm: int = WARM_START, per_round: int = 1, expand: int = 3, kappa: float = 0.5,
+                 prior: str | None = None, prior_shrink: float = SEARCH_PRIOR_SHRINK, radius: int | None = None):
         super().__init__(space, seed)
         if score is None:
             raise ProxynasError("the guided search needs a scoring function (proxynas.scoring.scorer)")
