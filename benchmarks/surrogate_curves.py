@@ -6,7 +6,8 @@ A pool of 2,000 cells (sampled with seed 0) is scored once with the zc proxies (
 surrogate proxies, computed and cached; TransNAS-Bench-101: the benchmark's precomputed zen, and params
 and flops as the `size` group); for each seed s the pool is shuffled with s, the last 1,000 cells are
 held out and the first n in {10, 20, 50, 100, 200, 400, 1000} train the model (seed s). Target: NB201's
-200-epoch test accuracy; TransNAS's validation score (its only score).
+200-epoch test accuracy; TransNAS's validation score (its only score). With the set onehot+zs+prior, the
+prior alone (no model, no training cell) is scored on the same held-out cells as the baseline it sets.
 Writes benchmarks/results/surrogate_curves{,_tnb101}.{json,md} and, with matplotlib, a .png beside them.
 --tune instead compares model settings on seeds 100-102 (never reported in the curves) with the same
 protocol on CIFAR-10 and writes surrogate_tuning.{json,md}: how the defaults were chosen; --tune-prior
