@@ -176,9 +176,30 @@ def with_ensembles(columns: dict) -> dict:
         members = ensembles.ENSEMBLES[name]
         if all(m in columns for m in members):
             rows = functools.reduce(np.intersect1d, [columns[m][0] for m in members])
-            values = {m: columns[m][1][np.searchsorted(columns[m][0], rows)] for m in members}
-            combined[name] = (rows, ensembles.combine(name, values))
+            combined[name] = (rows, ensemble_at(columns, name, rows))
     return combined
+
+
+def ensemble_at(columns: dict, name: str, rows: np.ndarray) -> np.ndarray:
+    """The ensemble `name` ranked within the cells `rows` (benchmark indices its members' columns hold)."""
+    return ensembles.combine(name, {m: columns[m][1][np.searchsorted(columns[m][0], rows)]
+                                    for m in ensembles.members(name)})
+
+
+def zs_against_vkdnw_agg(columns: dict, truth: np.ndarray, live_cells: np.ndarray) -> dict:
+    """ρ with `truth` of zs and VKDNW_agg, each ranked within the same cells: VKDNW_agg's (where vkdnw is
+    saved), their live-op cells (the set of the published VKDNW_agg figures), and those outside zs's tuning
+    cells."""
+    rows = columns["vkdnw_agg"][0]
+    outside = ~ensembles.tuning_cells()[rows]
+    result = {}
+    for cells, keep in (("all", np.ones(len(rows), dtype=bool)), ("live", live_cells[rows]),
+                        ("live_held_out", live_cells[rows] & outside)):
+        chosen = rows[keep]
+        result[cells] = {"cells": len(chosen), **{name: metrics.spearman(ensemble_at(columns, name, chosen),
+                                                                         truth[chosen])
+                                                  for name in ("zs", "vkdnw_agg")}}
+    return result
 
 
 def correlations(signed: np.ndarray, truth: np.ndarray) -> dict:
@@ -217,6 +238,9 @@ def report(archs: list) -> dict:
             rows, values = columns["zs"]
             ops = np.array([archs[r].to_naslib() for r in rows], dtype=np.int8)
             entry["zs_near_optimum"] = near_optimum(values, bench.column(dataset, "val_acc")[rows], ops)
+        if "zs" in columns and "vkdnw_agg" in columns:
+            entry["zs_against_vkdnw_agg"] = zs_against_vkdnw_agg(columns, bench.column(dataset, "test_acc"),
+                                                                 live_cells)
         result["datasets"][dataset] = entry
     result["zs_selection"] = zs_selection(bench, live_cells, saved)
     result["compute"] = compute_record(chunks)
@@ -305,6 +329,17 @@ def write_markdown(result: dict) -> None:
     lines += [f"Live-op cells: the {result['live_cells']:,} cells in which every op other than `none` lies on a path "
               "from input to output (one per network once unused ops are dropped), the set the VKDNW authors' "
               "notebook correlates on; compare their published figures with these columns.", ""]
+    duels = {d: e["zs_against_vkdnw_agg"] for d, e in result["datasets"].items() if "zs_against_vkdnw_agg" in e}
+    if duels:
+        lines += ["`zs` against VKDNW_agg on the same cells (VKDNW_agg's: where vkdnw is saved), each ranked within "
+                  "them; ρ with `test_acc`, zs / VKDNW_agg:", "",
+                  "| dataset | cells | zs / VKDNW_agg | live-op cells | zs / VKDNW_agg | live-op, not zs's tuning "
+                  "cells | zs / VKDNW_agg |", "|---|---|---|---|---|---|---|"]
+        for dataset, duel in duels.items():
+            lines.append(f"| {dataset} | " + " | ".join(
+                f"{duel[c]['cells']} | {duel[c]['zs']:.3f} / {duel[c]['vkdnw_agg']:.3f}"
+                for c in ("all", "live", "live_held_out")) + " |")
+        lines.append("")
     chosen = result.get("zs_selection")
     if chosen:
         since = ", ".join(chosen["complete_since"]) or "none"
