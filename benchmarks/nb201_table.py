@@ -218,6 +218,7 @@ def live_op_cells(archs: list) -> np.ndarray:
 def report(archs: list) -> dict:
     bench = store.open_bench()
     live_cells = live_op_cells(archs)
+    ops = np.array([a.to_naslib() for a in archs], dtype=np.int8)  # each cell's ops, for edit distances
     result = {"batch_size": BATCH, "seed": SEED, "chunk": CHUNK, "live_cells": int(live_cells.sum()), "datasets": {}}
     chunks = {dataset: saved_groups(dataset) for dataset in DATASETS}
     saved = {dataset: load_columns(chunks[dataset]) for dataset in DATASETS}
@@ -236,8 +237,7 @@ def report(archs: list) -> dict:
                     "nan": int(np.isnan(values).sum()), "live": correlations(signed[live], truth[live])}
         if "zs" in columns and len(columns["zs"][0]) == nb201.SPACE.size:
             rows, values = columns["zs"]
-            ops = np.array([archs[r].to_naslib() for r in rows], dtype=np.int8)
-            entry["zs_near_optimum"] = near_optimum(values, bench.column(dataset, "val_acc")[rows], ops)
+            entry["zs_near_optimum"] = near_optimum(values, bench.column(dataset, "val_acc")[rows], ops[rows])
         if "zs" in columns and "vkdnw_agg" in columns:
             entry["zs_against_vkdnw_agg"] = zs_against_vkdnw_agg(columns, bench.column(dataset, "test_acc"),
                                                                  live_cells)
@@ -273,7 +273,9 @@ def zs_selection(bench, live_cells: np.ndarray, saved: dict[str, dict]) -> dict:
         truth = bench.column(dataset, "test_acc")
         for label, chosen in judged.items():
             for cells, rows in (("all", ~tuning), ("live", ~tuning & live_cells)):
-                values = ensembles.log_rank_ensemble({m: columns[m][rows] for m in chosen}, chosen)
+                picked = {m: columns[m][rows] for m in chosen}
+                values = (ensembles.combine(label, picked) if label in ensembles.ENSEMBLES
+                          else ensembles.log_rank_ensemble(picked, chosen))
                 held.setdefault(dataset, {}).setdefault(label, {})[cells] = correlations(values, truth[rows])
     return {"tuning_cells": int(tuning.sum()), "tuning": f"numpy default_rng({ensembles.TUNING_SEED})"
             f".permutation(15625)[:{ensembles.TUNING_SIZE}], CIFAR-10 val_acc", "candidates": candidates,

@@ -51,10 +51,10 @@ def test_a_chunk_stopped_at_its_deadline_resumes_to_the_whole_chunk(table_script
     assert rows.tolist() == [4, 5, 6, 7] and len(saved) == 1
 
 
-def test_near_optimum_places_and_edits_of_the_cells_a_search_must_reach(table_script):
+def test_near_optimum_places_and_edits_of_the_cells_a_search_must_reach(table_script, monkeypatch):
     """Six cells of 2 ops: the prior's top cells (3 of them with WARM_START 3) against the two cells within 0.3
     of the optimum, one of which lies two edits from all of them; and the best cell one edit from them."""
-    table_script.WARM_START = 3
+    monkeypatch.setattr(table_script, "WARM_START", 3)
     ops = np.array([[0, 0], [0, 1], [1, 1], [2, 2], [2, 0], [3, 3]], dtype=np.int8)
     prior = np.array([6.0, 5.0, 4.0, 1.0, 2.0, 3.0])  # ranking: cells 0, 1, 2, 5, 4, 3
     val = np.array([90.0, 90.5, 89.0, 91.0, 90.8, 80.0])  # optimum 91.0 (cell 3); cell 4 within 0.3
