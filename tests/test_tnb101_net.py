@@ -76,16 +76,16 @@ def test_a_reduction_skip_is_not_the_identity_in_the_network():
 
 
 def test_every_proxy_scores_a_transnas_task(tmp_path):
-    archs = [tnb101.SPACE.parse(c) for c in ("3_33_333", "2_13_021", "1_00_020")]
+    archs = [tnb101.SPACE.parse(c) for c in ("3_33_333", "1_00_020")]  # SWAP alone costs ~14 s each at 256 px
     spec = BatchSpec("room_layout", batch_size=4, seed=0)
     table = scoring.score(archs, proxies.parse_list("all"), spec, cache=ScoreCache(tmp_path))
     for name in table.proxies:
         if name in ("epe_nas", "vkdnw", "swap_reg"):  # class labels or outputs: room layout has none; a size target
             reason = {"epe_nas": "no image labels", "vkdnw": "no class output", "swap_reg": "no size target"}[name]
-            assert all(reason in table.failures[name][row] for row in range(3))
+            assert all(reason in table.failures[name][row] for row in range(len(archs)))
             continue
         assert np.isfinite(table.scores[name]).all(), (name, table.failures.get(name))
-    assert table.scores["synflow"][0] > table.scores["synflow"][2]  # all-3x3 has far more paths
+    assert table.scores["synflow"][0] > table.scores["synflow"][1]  # all-3x3 has far more paths
 
 
 def test_every_weighted_layer_is_drawn_from_the_seed():
