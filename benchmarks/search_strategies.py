@@ -3,7 +3,7 @@
 Usage: python benchmarks/search_strategies.py [--space nb201|tnb101] [--seeds 100] [--budget 100]
                                               [--datasets ...] [--strategies ...]
        python benchmarks/search_strategies.py --speed   (cold and warm `proxynas search --budget 20`)
-       python benchmarks/search_strategies.py --tune prior|radius   (a guided+zs setting, on tuning seeds)
+       python benchmarks/search_strategies.py --tune prior|radius|kappa   (a guided+zs setting, on tuning seeds)
 Each run gets seed s = 0..seeds-1 and a fresh evaluator; a full training is a counted query of the
 task's search metric (NB201: 200-epoch validation accuracy; TransNAS: the validation score).
 Regret = the search metric's optimum - the best value found. The guided search scores with
@@ -50,6 +50,8 @@ TUNINGS = {
     "radius": ("radius", (None, 1, 2), ("cifar10", "cifar100"),
                "after the warm start the trees rank only cells within `radius` edits of the 3 best trained "
                "(none: every cell).", {}),
+    "kappa": ("kappa", (0.0, 0.5, 2.0), ("cifar10", "cifar100"),
+              "after the warm start the trees rank candidates by their mean + kappa * their ensemble's spread.", {}),
 }
 # CIFAR-10 mean best validation accuracy after 100 queries (validation optimum 91.57).
 ANCHORS_CIFAR10 = {"ls": 91.30, "rea": 91.17, "random": 90.71, "bananas+proxies (Suite-Zero)": 91.23}

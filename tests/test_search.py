@@ -141,7 +141,7 @@ def test_a_named_ensemble_becomes_the_prior_and_the_whole_space_the_pool_when_it
     setup = SearchSetup(proxies=("zs", "synflow"))
     monkeypatch.setattr(scoring, "uncached", lambda *args: 0)
     assert setup.proxy_options(setup.proxies, "engine") == {"proxies": ("synflow",), "prior": "zs", "pool": 15625,
-                                                            "radius": 1}
+                                                            "radius": 1, "kappa": 0.0}
     monkeypatch.setattr(scoring, "uncached", lambda *args: 3)  # some cells would need computing: the usual pool
     assert setup.proxy_options(setup.proxies, "engine") == {"proxies": ("synflow",), "prior": "zs"}
     assert setup.proxy_options(("synflow",), "engine") == {"proxies": ("synflow",)}

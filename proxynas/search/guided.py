@@ -18,7 +18,8 @@ large as the space makes every cell a candidate: the search then starts from the
 the whole space (`SearchSetup` does so when the scores are shipped or cached). There `radius` keeps the
 walk of the pooled search: after the warm start only candidates within `radius` edits of the `expand`
 best trained cells are ranked, the radius growing by one while none of them is open, so trees fitted to
-a handful of cells are not trusted far from them.
+a handful of cells are not trusted far from them; and there the trees rank by their mean alone (`kappa` 0):
+the radius already keeps the walk near what they know.
 
 Scores come from the `score` function the caller gives (`proxynas.scoring.scorer`): the strategy
 has no device, cache or images of its own.
@@ -47,6 +48,10 @@ SEARCH_PRIOR_SHRINK = 0.0
 # among none, 1 and 2 on CIFAR-10 and CIFAR-100 with seeds the benchmark does not report, by the mean of the
 # median regret curve (benchmarks/search_strategies.py --tune radius).
 WHOLE_SPACE_RADIUS = 1
+# With every cell a candidate, the weight of the trees' spread in the upper bound they rank by (the pooled
+# search keeps `kappa`'s default, 0.5). Chosen among 0, 0.5 and 2 on CIFAR-10 and CIFAR-100 with seeds the
+# benchmark does not report, by the mean of the median regret curve (benchmarks/search_strategies.py --tune kappa).
+WHOLE_SPACE_KAPPA = 0.0
 WARM_START = 5  # trainings chosen by the proxies' rank vote (or the prior) before the trees
 
 

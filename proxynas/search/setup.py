@@ -53,7 +53,8 @@ class SearchSetup:
 
     def proxy_options(self, names: tuple[str, ...], source: str) -> dict:
         """The proxies, and an ensemble among them as the prior (first named); with a prior whose members are
-        shipped or cached for every cell, the whole space as the candidate pool, searched within a radius."""
+        shipped or cached for every cell, the whole space as the candidate pool, searched within a radius by the
+        trees' mean alone."""
         from proxynas.ensembles import ENSEMBLES
 
         named = [n for n in names if n in ENSEMBLES]
@@ -68,9 +69,9 @@ class SearchSetup:
             space = get_space(self.space)
             members = proxies.parse_list(",".join(ENSEMBLES[named[0]]))
             if scoring.uncached(space.all_archs(), members, self._batch()) == 0:
-                from proxynas.search.guided import WHOLE_SPACE_RADIUS
+                from proxynas.search.guided import WHOLE_SPACE_KAPPA, WHOLE_SPACE_RADIUS
 
-                options.update(pool=space.size, radius=WHOLE_SPACE_RADIUS)
+                options.update(pool=space.size, radius=WHOLE_SPACE_RADIUS, kappa=WHOLE_SPACE_KAPPA)
         return options
 
     def _source_and_proxies(self) -> tuple[str, tuple[str, ...] | None]:
